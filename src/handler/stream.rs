@@ -1,0 +1,274 @@
+//! Python's `StreamRequestHandler`: `rfile` and `wfile` over a connected socket.
+
+use std::fmt;
+use std::io::{self, BufReader, IoSlice, Write};
+use std::time::Duration;
+
+use super::{marker, run_phases, RequestHandlerClass};
+use crate::address::Address;
+use crate::error::Result;
+use crate::server::ServerRef;
+use crate::socket::Connection;
+
+/// Python's `io.DEFAULT_BUFFER_SIZE`, the `rfile` buffer when `rbufsize` is -1.
+pub(crate) const DEFAULT_BUFFER_SIZE: usize = 8192;
+
+/// The per-request value of a [`StreamRequestHandler`]: Python's `self` in `handle`.
+///
+/// `rfile` and `wfile` borrow the one socket: reading and writing need no second file
+/// descriptor.
+#[non_exhaustive]
+pub struct StreamRequest<'a> {
+    /// The connection (Python's `self.request`).
+    pub request: &'a Connection,
+    /// The same connection (Python's `self.connection`).
+    pub connection: &'a Connection,
+    /// The client's address.
+    pub client_address: &'a Address,
+    /// The server.
+    pub server: &'a ServerRef,
+    /// Buffered reader over the connection (Python's `rfile`): `read_line`,
+    /// `read_until`, `read_exact` and friends.
+    pub rfile: BufReader<&'a Connection>,
+    /// Writer to the connection (Python's `wfile`); see [`SocketWriter`].
+    pub wfile: SocketWriter<'a>,
+}
+
+impl fmt::Debug for StreamRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamRequest")
+            .field("connection", &self.connection)
+            .field("client_address", &self.client_address)
+            .field("wfile", &self.wfile)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> StreamRequest<'a> {
+    /// Python's `StreamRequestHandler.setup()`: applies the timeout and `TCP_NODELAY`,
+    /// makes `rfile` and `wfile`.
+    pub(crate) fn new(
+        connection: &'a Connection,
+        client_address: &'a Address,
+        server: &'a ServerRef,
+        options: StreamOptions,
+    ) -> io::Result<StreamRequest<'a>> {
+        if let Some(t) = options.timeout {
+            connection.set_timeout(Some(t))?;
+        }
+        if options.disable_nagle_algorithm {
+            connection.set_nodelay(true)?;
+        }
+        Ok(StreamRequest {
+            request: connection,
+            connection,
+            client_address,
+            server,
+            rfile: reader(connection, options.rbufsize),
+            wfile: SocketWriter::new(connection, options.wbufsize),
+        })
+    }
+}
+
+/// A buffered reader with Python's `rbufsize` meaning: -1 (or any negative) the default
+/// 8 KiB buffer, 0 unbuffered — never reads past what was asked, so a child process can
+/// read the rest from the socket — and n a buffer of n bytes.
+pub(crate) fn reader(connection: &Connection, rbufsize: isize) -> BufReader<&Connection> {
+    let capacity = match rbufsize {
+        n if n < 0 => DEFAULT_BUFFER_SIZE,
+        // A one-byte buffer: `read_line` takes one byte per call, and larger reads
+        // bypass the buffer, so nothing beyond the request is consumed.
+        0 => 1,
+        n => n as usize,
+    };
+    BufReader::with_capacity(capacity, connection)
+}
+
+/// The stream handler's class attributes, read once per request.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StreamOptions {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) disable_nagle_algorithm: bool,
+    pub(crate) rbufsize: isize,
+    pub(crate) wbufsize: usize,
+}
+
+/// Python's `wfile`: with `wbufsize` 0 (the default) every `write` is sent at once in
+/// full (Python's `_SocketWriter`), so a protocol that writes and then reads never
+/// deadlocks on a buffer; with a larger `wbufsize` writes are collected and sent when the
+/// buffer fills, on `flush`, and when the request ends.
+pub struct SocketWriter<'a> {
+    connection: &'a Connection,
+    buf: Vec<u8>,
+    bufsize: usize,
+}
+
+impl fmt::Debug for SocketWriter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SocketWriter")
+            .field("buffered", &self.buf.len())
+            .field("bufsize", &self.bufsize)
+            .finish()
+    }
+}
+
+impl<'a> SocketWriter<'a> {
+    /// A writer with Python's `wbufsize` semantics.
+    pub fn new(connection: &'a Connection, wbufsize: usize) -> SocketWriter<'a> {
+        SocketWriter {
+            connection,
+            buf: Vec::new(),
+            bufsize: wbufsize,
+        }
+    }
+
+    /// The connection written to.
+    pub fn connection(&self) -> &'a Connection {
+        self.connection
+    }
+
+    /// Bytes written but not yet sent.
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf
+    }
+
+    fn send_buffer(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            let r = self.connection.sendall(&self.buf);
+            self.buf.clear();
+            r?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for SocketWriter<'_> {
+    /// Sends or buffers all of `data` and returns its length (a short count never
+    /// happens, as with Python's `sendall`).
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.bufsize == 0 {
+            self.connection.sendall(data)?;
+        } else if self.buf.len() + data.len() <= self.bufsize {
+            self.buf.extend_from_slice(data);
+        } else if self.buf.is_empty() && data.len() >= self.bufsize {
+            self.connection.sendall(data)?;
+        } else {
+            self.send_buffer()?;
+            if data.len() >= self.bufsize {
+                self.connection.sendall(data)?;
+            } else {
+                self.buf.extend_from_slice(data);
+            }
+        }
+        Ok(data.len())
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let mut n = 0;
+        for b in bufs {
+            n += self.write(b)?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send_buffer()
+    }
+}
+
+/// Python's `socketserver.StreamRequestHandler`: a handler for stream servers with
+/// `rfile` and `wfile`.
+///
+/// Implement [`handle`](Self::handle); the other methods are Python's class attributes
+/// and hooks, with Python's defaults.
+///
+/// ```
+/// use socketserver::{StreamRequest, StreamRequestHandler};
+/// use std::io::{BufRead, Write};
+///
+/// /// fast.ai's ping/pong handler: reads a line, answers `pong <client ip>`.
+/// struct Pong;
+/// impl StreamRequestHandler for Pong {
+///     fn handle(&self, req: &mut StreamRequest) -> socketserver::Result<()> {
+///         let mut line = String::new();
+///         req.rfile.read_line(&mut line)?;
+///         write!(req.wfile, "pong {}\r\n", req.client_address.host())?;
+///         Ok(())
+///     }
+/// }
+///
+/// # use socketserver::{BaseServer, TcpServer};
+/// # use std::io::Read;
+/// let server = std::sync::Arc::new(TcpServer::new(("127.0.0.1", 0), Pong)?);
+/// let mut client = std::net::TcpStream::connect(server.server_address)?;
+/// client.write_all(b"ping\r\n")?;
+/// server.handle_request()?;
+/// let mut answer = String::new();
+/// client.read_to_string(&mut answer)?;
+/// assert_eq!(answer, "pong 127.0.0.1\r\n");
+/// # Ok::<(), socketserver::Error>(())
+/// ```
+pub trait StreamRequestHandler: Send + Sync + 'static {
+    /// Python's `timeout`: applied to the connection before `setup`, so that every read
+    /// and write fails after this long without progress. Default `None` (block forever).
+    fn timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Python's `disable_nagle_algorithm`: set `TCP_NODELAY`. Default `false`.
+    fn disable_nagle_algorithm(&self) -> bool {
+        false
+    }
+
+    /// Python's `rbufsize`: -1 buffered (default), 0 unbuffered, n a buffer of n bytes.
+    fn rbufsize(&self) -> isize {
+        -1
+    }
+
+    /// Python's `wbufsize`: 0 sends every write at once (default), n buffers n bytes.
+    fn wbufsize(&self) -> usize {
+        0
+    }
+
+    /// Runs after `rfile` and `wfile` are made, before `handle`. Default: nothing.
+    fn setup(&self, req: &mut StreamRequest<'_>) -> Result<()> {
+        let _ = req;
+        Ok(())
+    }
+
+    /// Does the work of the request.
+    fn handle(&self, req: &mut StreamRequest<'_>) -> Result<()>;
+
+    /// Runs after `handle`, even when it failed; `wfile` is flushed after it. Default:
+    /// nothing.
+    fn finish(&self, req: &mut StreamRequest<'_>) -> Result<()> {
+        let _ = req;
+        Ok(())
+    }
+}
+
+impl<T: StreamRequestHandler> RequestHandlerClass<Connection, marker::Stream> for T {
+    fn handle_request(
+        &self,
+        request: &Connection,
+        client_address: &Address,
+        server: &ServerRef,
+    ) -> Result<()> {
+        let options = StreamOptions {
+            timeout: self.timeout(),
+            disable_nagle_algorithm: self.disable_nagle_algorithm(),
+            rbufsize: self.rbufsize(),
+            wbufsize: self.wbufsize(),
+        };
+        let mut req = StreamRequest::new(request, client_address, server, options)?;
+        let result = run_phases(
+            &mut req,
+            |r| self.setup(r),
+            |r| self.handle(r),
+            |r| self.finish(r),
+        );
+        // Python's StreamRequestHandler.finish: flush, ignoring a final socket error.
+        let _ = req.wfile.flush();
+        result
+    }
+}

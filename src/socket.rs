@@ -1,0 +1,296 @@
+//! What a server hands to a handler: a connected stream ([`Connection`]) or a received
+//! packet ([`Datagram`]).
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, TcpStream, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::address::Address;
+
+/// A connected stream socket: Python's `request` (and `connection`) in a stream handler.
+///
+/// `Read` and `Write` are implemented for `&Connection` too, so a handler's `rfile` and
+/// `wfile` both borrow the one socket — no `dup`, no extra file descriptor.
+///
+/// ```no_run
+/// # #[allow(dead_code)]
+/// # fn f(conn: &socketserver::Connection) -> std::io::Result<()> {
+/// let mut buf = [0; 1024];
+/// let n = conn.recv(&mut buf)?;
+/// conn.sendall(&buf[..n])?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Connection {
+    /// A TCP connection.
+    Tcp(TcpStream),
+    /// A unix-domain stream connection.
+    Unix(UnixStream),
+}
+
+impl Connection {
+    /// The TCP stream, if this is one.
+    pub fn as_tcp(&self) -> Option<&TcpStream> {
+        match self {
+            Connection::Tcp(s) => Some(s),
+            Connection::Unix(_) => None,
+        }
+    }
+
+    /// The unix stream, if this is one.
+    pub fn as_unix(&self) -> Option<&UnixStream> {
+        match self {
+            Connection::Unix(s) => Some(s),
+            Connection::Tcp(_) => None,
+        }
+    }
+
+    /// The address of the other end (Python's `getpeername()`).
+    #[doc(alias = "getpeername")]
+    pub fn peer_address(&self) -> io::Result<Address> {
+        Ok(match self {
+            Connection::Tcp(s) => Address::Inet(s.peer_addr()?),
+            Connection::Unix(s) => Address::Unix(
+                s.peer_addr()?
+                    .as_pathname()
+                    .map(Into::into)
+                    .unwrap_or_default(),
+            ),
+        })
+    }
+
+    /// The local address (Python's `getsockname()`).
+    #[doc(alias = "getsockname")]
+    pub fn local_address(&self) -> io::Result<Address> {
+        Ok(match self {
+            Connection::Tcp(s) => Address::Inet(s.local_addr()?),
+            Connection::Unix(s) => Address::Unix(
+                s.local_addr()?
+                    .as_pathname()
+                    .map(Into::into)
+                    .unwrap_or_default(),
+            ),
+        })
+    }
+
+    /// Python's `settimeout`: every later read and write fails with a timeout error after
+    /// `timeout` without progress; `None` blocks forever.
+    #[doc(alias = "settimeout")]
+    pub fn set_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        let timeout = timeout.map(|t| t.max(Duration::from_micros(1)));
+        match self {
+            Connection::Tcp(s) => {
+                s.set_read_timeout(timeout)?;
+                s.set_write_timeout(timeout)
+            }
+            Connection::Unix(s) => {
+                s.set_read_timeout(timeout)?;
+                s.set_write_timeout(timeout)
+            }
+        }
+    }
+
+    /// Python's `gettimeout` (the read timeout).
+    #[doc(alias = "gettimeout")]
+    pub fn timeout(&self) -> io::Result<Option<Duration>> {
+        match self {
+            Connection::Tcp(s) => s.read_timeout(),
+            Connection::Unix(s) => s.read_timeout(),
+        }
+    }
+
+    /// Sets `TCP_NODELAY` (Python's `disable_nagle_algorithm`); nothing on a unix socket.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        match self {
+            Connection::Tcp(s) => s.set_nodelay(nodelay),
+            Connection::Unix(_) => Ok(()),
+        }
+    }
+
+    /// Shuts down one or both halves of the connection (Python's `shutdown(how)`).
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match self {
+            Connection::Tcp(s) => s.shutdown(how),
+            Connection::Unix(s) => s.shutdown(how),
+        }
+    }
+
+    /// Python's `recv_into`: reads what is there, at most `buf.len()` bytes; 0 at EOF.
+    #[doc(alias = "recv_into")]
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+
+    /// Python's `sendall`: writes all of `data`.
+    pub fn sendall(&self, data: &[u8]) -> io::Result<()> {
+        (&*self).write_all(data)
+    }
+}
+
+impl Read for &Connection {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match *self {
+            Connection::Tcp(s) => (&*s).read(buf),
+            Connection::Unix(s) => (&*s).read(buf),
+        }
+    }
+}
+
+impl Write for &Connection {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match *self {
+            Connection::Tcp(s) => (&*s).write(buf),
+            Connection::Unix(s) => (&*s).write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match *self {
+            Connection::Tcp(s) => (&*s).write_vectored(bufs),
+            Connection::Unix(s) => (&*s).write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for Connection {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+}
+
+impl Write for Connection {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsRawFd for Connection {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Connection::Tcp(s) => s.as_raw_fd(),
+            Connection::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+impl AsFd for Connection {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Connection::Tcp(s) => s.as_fd(),
+            Connection::Unix(s) => s.as_fd(),
+        }
+    }
+}
+
+impl From<TcpStream> for Connection {
+    fn from(s: TcpStream) -> Self {
+        Connection::Tcp(s)
+    }
+}
+
+impl From<UnixStream> for Connection {
+    fn from(s: UnixStream) -> Self {
+        Connection::Unix(s)
+    }
+}
+
+/// A datagram socket shared by a datagram server and its handlers.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DatagramSocket {
+    /// A UDP socket.
+    Udp(UdpSocket),
+    /// A unix-domain datagram socket.
+    Unix(UnixDatagram),
+}
+
+impl DatagramSocket {
+    /// Python's `sendto`: sends `data` as one datagram to `address`.
+    #[doc(alias = "sendto")]
+    pub fn send_to(&self, data: &[u8], address: &Address) -> io::Result<usize> {
+        match (self, address) {
+            (DatagramSocket::Udp(s), Address::Inet(a)) => s.send_to(data, a),
+            (DatagramSocket::Unix(s), Address::Unix(p)) if !p.as_os_str().is_empty() => {
+                s.send_to(data, p)
+            }
+            (DatagramSocket::Unix(_), Address::Unix(_)) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the client's unix datagram socket is unnamed: it must bind an address to get a reply",
+            )),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "address family does not match the socket",
+            )),
+        }
+    }
+}
+
+impl AsRawFd for DatagramSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            DatagramSocket::Udp(s) => s.as_raw_fd(),
+            DatagramSocket::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+impl AsFd for DatagramSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            DatagramSocket::Udp(s) => s.as_fd(),
+            DatagramSocket::Unix(s) => s.as_fd(),
+        }
+    }
+}
+
+/// A received datagram: Python's `request`, the pair `(data, socket)` a datagram server
+/// hands to its handler.
+#[derive(Debug)]
+pub struct Datagram {
+    /// The bytes received (at most the server's `max_packet_size`; the rest of a longer
+    /// datagram is dropped by the operating system, as in Python).
+    pub packet: Vec<u8>,
+    /// The server's socket, to answer with.
+    pub socket: Arc<DatagramSocket>,
+}
+
+/// What a server needs from the requests it hands out, whatever their kind.
+pub trait RequestSocket: Send + 'static {
+    /// Python's `shutdown_request` step before closing: `shutdown(SHUT_WR)` on a stream
+    /// (errors such as `ENOTCONN` ignored), nothing on a datagram.
+    fn shutdown_write(&self) {}
+
+    /// Sets a read/write timeout on a connection (used by the pool server's idle
+    /// timeout); nothing on a datagram.
+    fn set_idle_timeout(&self, _timeout: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl RequestSocket for Connection {
+    fn shutdown_write(&self) {
+        let _ = self.shutdown(Shutdown::Write);
+    }
+
+    fn set_idle_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.set_timeout(timeout)
+    }
+}
+
+impl RequestSocket for Datagram {}

@@ -1,0 +1,208 @@
+//! The few Unix calls `std` does not wrap: `poll`, `fork`, `waitpid`, `_exit`, and
+//! counting the process's threads. This is the only module with `unsafe` code; every
+//! block says why it is sound.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+/// Readiness of the descriptors handed to [`poll_read`].
+pub(crate) fn poll_read<const N: usize>(
+    fds: [RawFd; N],
+    timeout: Option<Duration>,
+) -> io::Result<[bool; N]> {
+    let mut pollfds = fds.map(|fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let ms = match deadline {
+            None => -1,
+            Some(d) => millis_until(d),
+        };
+        // SAFETY: `pollfds` is a live, properly initialised array of `pollfd` whose length
+        // is passed alongside it; poll(2) writes only the `revents` fields.
+        let n = unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, ms) };
+        if n >= 0 {
+            break;
+        }
+        let err = io::Error::last_os_error();
+        // PEP 475: retry on EINTR with the time that is left, as Python's selectors do.
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    let mut ready = [false; N];
+    for (r, p) in ready.iter_mut().zip(&pollfds) {
+        if p.revents & libc::POLLNVAL != 0 {
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
+        *r = p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0;
+    }
+    Ok(ready)
+}
+
+/// Milliseconds until `deadline`, rounded up so a short wait is not turned into a spin.
+fn millis_until(deadline: Instant) -> libc::c_int {
+    let left = deadline.saturating_duration_since(Instant::now());
+    let ms = left.as_nanos().div_ceil(1_000_000);
+    ms.min(libc::c_int::MAX as u128) as libc::c_int
+}
+
+/// A process id.
+pub(crate) type Pid = libc::pid_t;
+
+/// `fork(2)`: `Ok(Some(pid))` in the parent, `Ok(None)` in the child.
+///
+/// The caller must make sure the process is single-threaded (or that its other threads
+/// hold no locks the child could need), see `ForkingMixIn`.
+pub(crate) fn fork() -> io::Result<Option<Pid>> {
+    // SAFETY: fork(2) has no memory-safety preconditions of its own. What it makes unsound
+    // is running code in the child that needs a lock held by another thread of the parent;
+    // ForkingMixIn only forks after checking that this process has a single thread (or
+    // after its caller promised, through an `unsafe` method, that the others hold no
+    // locks).
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        pid => Ok(Some(pid)),
+    }
+}
+
+/// `waitpid(pid, options)`: the pid reaped, `Ok(None)` when `nohang` and nothing exited.
+/// `pid == -1` waits for any child. `ECHILD` comes back as an error of kind
+/// [`io::ErrorKind::Other`] with raw OS error `ECHILD` (Python's `ChildProcessError`).
+pub(crate) fn waitpid(pid: Pid, nohang: bool) -> io::Result<Option<Pid>> {
+    let mut status: libc::c_int = 0;
+    let flags = if nohang { libc::WNOHANG } else { 0 };
+    loop {
+        // SAFETY: `status` is a valid, writable c_int for the duration of the call.
+        let r = unsafe { libc::waitpid(pid, &mut status, flags) };
+        match r {
+            -1 => {
+                let err = io::Error::last_os_error();
+                if err.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(err);
+            }
+            0 => return Ok(None),
+            pid => return Ok(Some(pid)),
+        }
+    }
+}
+
+/// True when `err` is `ECHILD` (Python's `ChildProcessError`).
+pub(crate) fn is_no_child(err: &io::Error) -> bool {
+    err.raw_os_error() == Some(libc::ECHILD)
+}
+
+/// True when `err` says the process or the system is out of file descriptors.
+pub(crate) fn is_fd_exhaustion(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
+}
+
+/// `_exit(2)`: leave the process at once, without unwinding, running destructors or
+/// `atexit` handlers — what a forked child must do so that it never returns into the
+/// parent's serve loop.
+pub(crate) fn exit_now(status: i32) -> ! {
+    // SAFETY: _exit(2) is async-signal-safe and always sound to call; it does not return.
+    unsafe { libc::_exit(status) }
+}
+
+/// A promise that no other thread of this process holds a lock a forked child could
+/// need; see [`ForkingMixIn::allow_fork_with_threads`](crate::ForkingMixIn::allow_fork_with_threads).
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadsHoldNoLocks(());
+
+impl ThreadsHoldNoLocks {
+    /// Makes the promise.
+    ///
+    /// # Safety
+    ///
+    /// A forked child has only the thread that forked it. The caller promises that at
+    /// every fork no other thread of this process holds a lock the child needs while
+    /// serving — the allocator's, stdout's or stderr's, a `Mutex` the handler takes.
+    /// Otherwise the child can deadlock, or see data a thread was half-way changing.
+    pub unsafe fn promise() -> ThreadsHoldNoLocks {
+        ThreadsHoldNoLocks(())
+    }
+}
+
+/// How many threads this process has.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn thread_count() -> io::Result<usize> {
+    Ok(std::fs::read_dir("/proc/self/task")?.count())
+}
+
+/// How many threads this process has.
+#[cfg(target_vendor = "apple")]
+pub(crate) fn thread_count() -> io::Result<usize> {
+    let mut info = std::mem::MaybeUninit::<libc::proc_taskinfo>::zeroed();
+    let size = std::mem::size_of::<libc::proc_taskinfo>() as libc::c_int;
+    // SAFETY: `info` points to `size` writable bytes; proc_pidinfo writes at most `size`
+    // bytes and returns how many it wrote.
+    let n = unsafe {
+        libc::proc_pidinfo(
+            libc::getpid(),
+            libc::PROC_PIDTASKINFO,
+            0,
+            info.as_mut_ptr().cast(),
+            size,
+        )
+    };
+    if n != size {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: proc_pidinfo filled all `size` bytes (checked above); the struct is plain data.
+    let info = unsafe { info.assume_init() };
+    Ok(info.pti_threadnum.max(1) as usize)
+}
+
+/// How many threads this process has (unknown on this platform: assume more than one,
+/// so that `ForkingMixIn` refuses unless its caller opted out).
+#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+pub(crate) fn thread_count() -> io::Result<usize> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "cannot count this process's threads on this platform",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    #[test]
+    fn poll_times_out_then_sees_data() {
+        let (a, b) = UnixStream::pair().unwrap();
+        let start = Instant::now();
+        let r = poll_read([a.as_raw_fd()], Some(Duration::from_millis(30))).unwrap();
+        assert_eq!(r, [false]);
+        assert!(start.elapsed() >= Duration::from_millis(30));
+        use std::io::Write;
+        (&b).write_all(b"x").unwrap();
+        let r = poll_read([b.as_raw_fd(), a.as_raw_fd()], None).unwrap();
+        assert_eq!(r, [false, true]);
+    }
+
+    #[test]
+    fn poll_reports_a_closed_descriptor() {
+        let (a, _b) = UnixStream::pair().unwrap();
+        let fd = a.as_raw_fd();
+        drop(a);
+        let r = poll_read([fd], Some(Duration::from_millis(10)));
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn this_test_process_has_threads() {
+        // The test harness runs each test on its own thread, so there are at least two.
+        assert!(thread_count().unwrap() >= 2);
+    }
+}

@@ -1,0 +1,163 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use socketserver::{BaseServer, Result};
+
+/// Runs `serve_forever` on a thread; `stop` shuts it down and joins.
+pub struct Running<S: BaseServer> {
+    pub server: Arc<S>,
+    thread: Option<JoinHandle<Result<()>>>,
+}
+
+impl<S: BaseServer> Running<S> {
+    pub fn start(server: S) -> Running<S> {
+        Self::start_with(server, Duration::from_millis(10))
+    }
+
+    pub fn start_with(server: S, poll_interval: Duration) -> Running<S> {
+        let server = Arc::new(server);
+        let s = server.clone();
+        let thread = std::thread::spawn(move || s.serve_forever(poll_interval));
+        Running {
+            server,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn stop(mut self) -> Arc<S> {
+        self.shutdown_and_join();
+        self.server.clone()
+    }
+
+    fn shutdown_and_join(&mut self) {
+        if let Some(t) = self.thread.take() {
+            self.server.shutdown();
+            t.join()
+                .expect("serve_forever panicked")
+                .expect("serve_forever failed");
+            self.server.server_close();
+        }
+    }
+}
+
+impl<S: BaseServer> Drop for Running<S> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.shutdown_and_join();
+        }
+    }
+}
+
+/// Connects with a read timeout, so a broken server fails the test instead of hanging it.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+/// Sends `data`, half-closes, reads until EOF.
+pub fn exchange(addr: SocketAddr, data: &[u8]) -> Vec<u8> {
+    let mut s = connect(addr);
+    s.write_all(data).unwrap();
+    // The server may have closed already; its answer is still there to read.
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    out
+}
+
+/// How many file descriptors this process has open.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Path of a built example binary (cargo builds examples for integration tests).
+pub fn example_bin(name: &str) -> PathBuf {
+    let mut p = std::env::current_exe().unwrap();
+    p.pop();
+    if p.ends_with("deps") {
+        p.pop();
+    }
+    p.join("examples").join(name)
+}
+
+/// A child process that is killed when dropped.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts an example with `args` and reads its first stdout line (the serving line),
+/// returning the child and that line.
+pub fn start_example(
+    name: &str,
+    args: &[&str],
+) -> (ChildGuard, BufReader<std::process::ChildStdout>, String) {
+    let bin = example_bin(name);
+    assert!(
+        bin.exists(),
+        "example {name} not built at {}",
+        bin.display()
+    );
+    let mut child = Command::new(&bin)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn example");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    (ChildGuard(child), out, line)
+}
+
+/// The port in a line such as `Serving HTTP on 0.0.0.0 port 8000 (...)`.
+pub fn port_in(line: &str) -> u16 {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let i = words
+        .iter()
+        .position(|w| *w == "port")
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    words[i + 1]
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .unwrap()
+}
+
+/// A fresh temporary directory path for unix sockets.
+pub fn temp_sock(dir: &Path, name: &str) -> PathBuf {
+    dir.join(name)
+}
+
+/// True when `CI` is set: tests that need an external program fail instead of skipping.
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some()
+}
+
+/// Finds `program` on PATH, or prints a skip line (and fails under CI).
+pub fn require(program: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        if in_ci() {
+            panic!("{program} is required under CI but was not found");
+        }
+        eprintln!("SKIP: {program} not found on PATH");
+    }
+    found
+}
