@@ -87,6 +87,7 @@ compile_error!("socketserver supports Unix platforms (Linux, macOS) only");
 mod address;
 mod error;
 pub mod handler;
+pub mod http;
 pub mod mixin;
 pub mod server;
 mod socket;

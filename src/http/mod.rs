@@ -1,0 +1,7 @@
+//! Python's `http.server`: [`BaseHttpRequestHandler`]-style handlers, the HTTP servers,
+//! fast.ai's `MinimalHTTPHandler`, and the sans-IO pieces they are built from.
+
+pub mod headers;
+pub mod parse;
+pub mod pyrepr;
+pub mod status;
