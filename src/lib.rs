@@ -99,6 +99,10 @@ pub use handler::{
     BaseRequest, BaseRequestHandler, DatagramRequest, DatagramRequestHandler, SocketWriter,
     StreamRequest, StreamRequestHandler,
 };
+pub use http::{
+    BaseHttpRequestHandler, HttpRequest, HttpServer, MinimalHttpHandler, MinimalHttpRequest,
+    ThreadPoolHttpServer, ThreadingHttpServer,
+};
 pub use mixin::{
     ForkingMixIn, ForkingTcpServer, ForkingUdpServer, ForkingUnixDatagramServer,
     ForkingUnixStreamServer, ReuseThreadingServer, ThreadPoolMixIn, ThreadPoolTcpServer,

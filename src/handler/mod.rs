@@ -27,7 +27,7 @@
 //! returned is `handle`'s if it failed, else `finish`'s.
 
 mod datagram;
-mod stream;
+pub(crate) mod stream;
 
 pub use datagram::{DatagramRequest, DatagramRequestHandler};
 pub use stream::{SocketWriter, StreamRequest, StreamRequestHandler};

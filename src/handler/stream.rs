@@ -53,12 +53,7 @@ impl<'a> StreamRequest<'a> {
         server: &'a ServerRef,
         options: StreamOptions,
     ) -> io::Result<StreamRequest<'a>> {
-        if let Some(t) = options.timeout {
-            connection.set_timeout(Some(t))?;
-        }
-        if options.disable_nagle_algorithm {
-            connection.set_nodelay(true)?;
-        }
+        options.apply(connection)?;
         Ok(StreamRequest {
             request: connection,
             connection,
@@ -93,10 +88,27 @@ pub(crate) struct StreamOptions {
     pub(crate) wbufsize: usize,
 }
 
+impl StreamOptions {
+    /// Applies the timeout and `TCP_NODELAY` to a new connection.
+    pub(crate) fn apply(&self, connection: &Connection) -> io::Result<()> {
+        if let Some(t) = self.timeout {
+            connection.set_timeout(Some(t))?;
+        }
+        if self.disable_nagle_algorithm {
+            connection.set_nodelay(true)?;
+        }
+        Ok(())
+    }
+}
+
 /// Python's `wfile`: with `wbufsize` 0 (the default) every `write` is sent at once in
 /// full (Python's `_SocketWriter`), so a protocol that writes and then reads never
 /// deadlocks on a buffer; with a larger `wbufsize` writes are collected and sent when the
 /// buffer fills, on `flush`, and when the request ends.
+///
+/// Whatever is buffered leaves together with the next write that sends, in one
+/// `writev`: the HTTP handlers hold their header block here so that a small response is a
+/// single system call, and a large body is not copied to join it.
 pub struct SocketWriter<'a> {
     connection: &'a Connection,
     buf: Vec<u8>,
@@ -132,33 +144,53 @@ impl<'a> SocketWriter<'a> {
         &self.buf
     }
 
-    fn send_buffer(&mut self) -> io::Result<()> {
-        if !self.buf.is_empty() {
-            let r = self.connection.sendall(&self.buf);
-            self.buf.clear();
-            r?;
-        }
-        Ok(())
+    /// Keeps `data` to go out in front of the next write that sends (or at `flush`),
+    /// whatever `wbufsize` is.
+    pub(crate) fn hold(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
     }
+
+    /// Drops what is buffered without sending it.
+    pub(crate) fn discard(&mut self) {
+        self.buf.clear();
+    }
+
+    /// Sends the buffer followed by `data`, in one `writev` when possible.
+    fn send_with(&mut self, data: &[u8]) -> io::Result<()> {
+        let r = send_both(self.connection, &self.buf, data);
+        self.buf.clear();
+        r
+    }
+}
+
+/// Writes all of `a` then all of `b` with as few system calls as the kernel allows.
+pub(crate) fn send_both(mut conn: &Connection, a: &[u8], b: &[u8]) -> io::Result<()> {
+    let (mut a, mut b) = (a, b);
+    while !a.is_empty() {
+        let n = match conn.write_vectored(&[IoSlice::new(a), IoSlice::new(b)]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n >= a.len() {
+            b = &b[n - a.len()..];
+            a = &[];
+        } else {
+            a = &a[n..];
+        }
+    }
+    conn.write_all(b)
 }
 
 impl Write for SocketWriter<'_> {
     /// Sends or buffers all of `data` and returns its length (a short count never
     /// happens, as with Python's `sendall`).
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.bufsize == 0 {
-            self.connection.sendall(data)?;
-        } else if self.buf.len() + data.len() <= self.bufsize {
+        if self.bufsize > 0 && self.buf.len() + data.len() <= self.bufsize {
             self.buf.extend_from_slice(data);
-        } else if self.buf.is_empty() && data.len() >= self.bufsize {
-            self.connection.sendall(data)?;
         } else {
-            self.send_buffer()?;
-            if data.len() >= self.bufsize {
-                self.connection.sendall(data)?;
-            } else {
-                self.buf.extend_from_slice(data);
-            }
+            self.send_with(data)?;
         }
         Ok(data.len())
     }
@@ -172,7 +204,10 @@ impl Write for SocketWriter<'_> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.send_buffer()
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.send_with(&[])
     }
 }
 

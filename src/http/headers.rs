@@ -35,11 +35,15 @@ impl HttpMessage {
     }
     /// Every value of `name`, in order (`headers.get_all(name)`).
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+        self.iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
     }
     /// `(name, value)` pairs in order, names as sent.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.fields.iter().map(|(n, v)| (&self.text[n.clone()], &self.text[v.clone()]))
+        self.fields
+            .iter()
+            .map(|(n, v)| (&self.text[n.clone()], &self.text[v.clone()]))
     }
     /// How many header fields.
     pub fn len(&self) -> usize {
@@ -74,6 +78,8 @@ impl fmt::Debug for HttpMessage {
 }
 
 /// Python's `http.client.parse_headers(fp)`: reads a header block and parses it.
-pub fn parse_headers<R: BufRead>(rfile: &mut R) -> io::Result<Result<HttpMessage, super::parse::HeaderError>> {
+pub fn parse_headers<R: BufRead>(
+    rfile: &mut R,
+) -> io::Result<Result<HttpMessage, super::parse::HeaderError>> {
     todo!()
 }

@@ -1,7 +1,23 @@
-//! Python's `http.server`: [`BaseHttpRequestHandler`]-style handlers, the HTTP servers,
-//! fast.ai's `MinimalHTTPHandler`, and the sans-IO pieces they are built from.
+//! Python's `http.server`: [`BaseHttpRequestHandler`] and its per-connection
+//! [`HttpRequest`], the servers ([`HttpServer`], [`ThreadingHttpServer`], the pool
+//! variant), fast.ai's [`MinimalHttpHandler`], and the sans-IO pieces they are built from
+//! (the request parser, [`HttpMessage`], the status table).
 
+mod date;
+mod handler;
 pub mod headers;
+mod minimal;
 pub mod parse;
 pub mod pyrepr;
+mod server;
 pub mod status;
+
+pub use date::{date_time_string, log_date_time_string, MONTHNAME, WEEKDAYNAME};
+pub use handler::{
+    format_error_page, handle_one_request, parse_request, split_path, BaseHttpRequestHandler,
+    HttpRequest, DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE, SERVER_VERSION, SYS_VERSION,
+};
+pub use headers::{parse_headers, HttpMessage};
+pub use minimal::{MinimalHttpHandler, MinimalHttpRequest};
+pub use server::{getfqdn, HttpServer, ThreadPoolHttpServer, ThreadingHttpServer};
+pub use status::responses;

@@ -20,6 +20,18 @@ pub fn decode_latin1(bytes: &[u8], out: &mut String) {
     todo!()
 }
 
+/// Python's `str.split()` with no argument, on Latin-1 text: the words between runs of
+/// whitespace (`\t \n \x0b \x0c \r \x1c`–`\x1f`, space, U+0085, U+00A0).
+pub fn split_words(s: &str) -> impl Iterator<Item = &str> + '_ {
+    s.split(|c: char| {
+        matches!(
+            c,
+            '\t' | '\n' | '\x0b' | '\x0c' | '\r' | '\x1c'..='\x1f' | ' ' | '\u{85}' | '\u{a0}'
+        )
+    })
+    .filter(|w| !w.is_empty())
+}
+
 /// A request line CPython accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestLine<'a> {
@@ -88,6 +100,9 @@ impl HeaderError {
 
 /// `http.client._read_headers`: reads header lines (each at most [`MAXLINE`] bytes) into
 /// `block` until a blank line (`\r\n` or `\n`, kept in `block`) or EOF.
-pub fn read_header_block<R: BufRead>(r: &mut R, block: &mut Vec<u8>) -> io::Result<Result<(), HeaderError>> {
+pub fn read_header_block<R: BufRead>(
+    r: &mut R,
+    block: &mut Vec<u8>,
+) -> io::Result<Result<(), HeaderError>> {
     todo!()
 }

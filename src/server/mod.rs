@@ -14,10 +14,12 @@
 
 mod datagram;
 mod family;
+mod signals;
 mod stream;
 
 pub use datagram::{DatagramServer, UdpServer, UnixDatagramServer};
 pub use family::{Family, Inet, Unix};
+pub use signals::{shutdown_on_signals, SignalWatch, SIGINT, SIGTERM};
 pub use stream::{ReuseTcpServer, StreamServer, TcpServer, UnixStreamServer};
 
 use std::fmt;

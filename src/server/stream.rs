@@ -152,6 +152,11 @@ impl<F: Family, H: Send + Sync + 'static> StreamServer<F, H> {
         &self.server_ref
     }
 
+    /// Sets the host name handlers see (`HttpServer` does, after binding).
+    pub(crate) fn set_server_name(&mut self, name: String) {
+        self.server_ref.server_name = name;
+    }
+
     /// Runs `f` on the listening socket (Python's `server.socket`); `None` once closed.
     pub fn with_socket<R>(&self, f: impl FnOnce(&Socket) -> R) -> Option<R> {
         self.socket

@@ -172,6 +172,108 @@ pub(crate) fn thread_count() -> io::Result<usize> {
     ))
 }
 
+/// Local broken-down time of `secs` (Unix seconds): `(year, month 1-12, day, hour,
+/// minute, second)`, as Python's `time.localtime`.
+pub(crate) fn localtime(secs: i64) -> Option<(i32, u32, u32, u32, u32, u32)> {
+    let t = secs as libc::time_t;
+    let mut tm = std::mem::MaybeUninit::<libc::tm>::zeroed();
+    // SAFETY: `t` and `tm` are valid for the call; localtime_r writes only into `tm` and
+    // returns null on failure, which is checked before `tm` is read.
+    let r = unsafe { libc::localtime_r(&t, tm.as_mut_ptr()) };
+    if r.is_null() {
+        return None;
+    }
+    // SAFETY: localtime_r succeeded, so it initialised `tm` (and it was zeroed anyway).
+    let tm = unsafe { tm.assume_init() };
+    Some((
+        tm.tm_year + 1900,
+        (tm.tm_mon + 1) as u32,
+        tm.tm_mday as u32,
+        tm.tm_hour as u32,
+        tm.tm_min as u32,
+        tm.tm_sec as u32,
+    ))
+}
+
+/// `gethostname(2)`.
+pub(crate) fn gethostname() -> io::Result<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: `buf` is writable for its whole length, which is passed alongside it.
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Ok(String::from_utf8_lossy(&buf[..end]).into_owned())
+}
+
+/// Reverse lookup of an address (`getnameinfo` with `NI_NAMEREQD`): the host name, or
+/// `None` when there is none.
+pub(crate) fn name_of(addr: std::net::SocketAddr) -> Option<String> {
+    let sa = socket2::SockAddr::from(addr);
+    let mut host = [0u8; 1025];
+    // SAFETY: `sa` is a valid socket address of `sa.len()` bytes; `host` is writable for
+    // its whole length; no service buffer is asked for (null, 0).
+    let r = unsafe {
+        libc::getnameinfo(
+            sa.as_ptr().cast(),
+            sa.len(),
+            host.as_mut_ptr().cast(),
+            host.len() as libc::socklen_t,
+            std::ptr::null_mut(),
+            0,
+            libc::NI_NAMEREQD,
+        )
+    };
+    if r != 0 {
+        return None;
+    }
+    let end = host.iter().position(|&b| b == 0).unwrap_or(host.len());
+    Some(String::from_utf8_lossy(&host[..end]).into_owned())
+}
+
+/// A set of signals blocked in the calling thread (and in threads it starts later), to be
+/// waited for with [`SignalSet::wait`].
+#[derive(Clone, Copy)]
+pub(crate) struct SignalSet(libc::sigset_t);
+
+impl SignalSet {
+    /// Blocks `signals` in the calling thread.
+    pub(crate) fn block(signals: &[libc::c_int]) -> io::Result<SignalSet> {
+        let mut set = std::mem::MaybeUninit::<libc::sigset_t>::zeroed();
+        // SAFETY: `set` points to writable memory for a sigset_t; sigemptyset initialises
+        // it, sigaddset only changes it, and each return value is checked.
+        let set = unsafe {
+            if libc::sigemptyset(set.as_mut_ptr()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            for &sig in signals {
+                if libc::sigaddset(set.as_mut_ptr(), sig) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            set.assume_init()
+        };
+        // SAFETY: `set` is an initialised sigset_t; the old mask is not asked for (null).
+        let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+        if r != 0 {
+            return Err(io::Error::from_raw_os_error(r));
+        }
+        Ok(SignalSet(set))
+    }
+
+    /// Waits until one of the signals is pending and takes it; returns its number.
+    pub(crate) fn wait(&self) -> io::Result<libc::c_int> {
+        let mut sig: libc::c_int = 0;
+        // SAFETY: `self.0` is an initialised sigset_t and `sig` a writable c_int.
+        let r = unsafe { libc::sigwait(&self.0, &mut sig) };
+        if r != 0 {
+            return Err(io::Error::from_raw_os_error(r));
+        }
+        Ok(sig)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +300,18 @@ mod tests {
         drop(a);
         let r = poll_read([fd], Some(Duration::from_millis(10)));
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn localtime_and_names() {
+        let (y, m, d, hh, mm, ss) = localtime(0).unwrap();
+        assert!((1969..=1970).contains(&y) && (1..=12).contains(&m) && d >= 1);
+        assert!(hh < 24 && mm < 60 && ss < 61);
+        assert!(!gethostname().unwrap().is_empty());
+        assert_eq!(
+            name_of(([127, 0, 0, 1], 0).into()).as_deref(),
+            Some("localhost")
+        );
     }
 
     #[test]

@@ -161,3 +161,81 @@ pub fn require(program: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// One HTTP response read off a stream: the status line, the header lines (as sent) and
+/// the body (by Content-Length, or to EOF when there is none and `to_eof`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status_line: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn status(&self) -> u16 {
+        self.status_line
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads one response; `head_request` means no body follows whatever Content-Length says.
+pub fn read_response<R: BufRead>(r: &mut R, head_request: bool) -> Option<Response> {
+    let mut line = Vec::new();
+    if r.read_until(b'\n', &mut line).ok()? == 0 {
+        return None;
+    }
+    let status_line = String::from_utf8_lossy(&line).trim_end().to_owned();
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        r.read_until(b'\n', &mut line).ok()?;
+        let text: String = line.iter().map(|&b| b as char).collect();
+        let text = text.trim_end_matches(['\r', '\n']);
+        if text.is_empty() {
+            break;
+        }
+        let (n, v) = text.split_once(':')?;
+        headers.push((n.to_owned(), v.trim_start().to_owned()));
+    }
+    let mut resp = Response {
+        status_line,
+        headers,
+        body: Vec::new(),
+    };
+    let code = resp.status();
+    if head_request || code == 204 || code == 304 || (100..200).contains(&code) {
+        return Some(resp);
+    }
+    match resp
+        .header("Content-Length")
+        .map(|v| v.parse::<usize>().unwrap())
+    {
+        Some(n) => {
+            resp.body.resize(n, 0);
+            r.read_exact(&mut resp.body).ok()?;
+        }
+        None => {
+            r.read_to_end(&mut resp.body).ok()?;
+        }
+    }
+    Some(resp)
+}
+
+/// Sends raw bytes on a fresh connection and reads everything until the server closes.
+pub fn raw_exchange(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut s = connect(addr);
+    s.write_all(request).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    out
+}

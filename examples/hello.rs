@@ -1,0 +1,46 @@
+//! The benchmark's hello server (DESIGN.md §5): `GET /` → 200 `Hello, world!` with
+//! `Content-Length: 13`, HTTP/1.1 keep-alive unless the request says
+//! `Connection: close`. Listens on 127.0.0.1:PORT until killed. Request logging is off,
+//! as in the benchmark's Python peers.
+//!
+//! ```text
+//! cargo run --release --example hello -- 8080
+//! ```
+use std::io::Write;
+use std::sync::Arc;
+
+use socketserver::http::{BaseHttpRequestHandler, HttpRequest, ThreadingHttpServer};
+use socketserver::BaseServer;
+
+/// Answers every GET with the same 13 bytes.
+struct Hello;
+
+impl BaseHttpRequestHandler for Hello {
+    fn protocol_version(&self) -> &str {
+        "HTTP/1.1"
+    }
+
+    fn log_message(&self, _: &HttpRequest, _: std::fmt::Arguments) {}
+
+    fn do_get(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
+        h.send_response(200)?;
+        h.send_header("Content-Type", "text/plain")?;
+        h.send_header("Content-Length", "13")?;
+        if h.close_connection {
+            h.send_header("Connection", "close")?;
+        }
+        h.end_headers()?;
+        h.wfile.write_all(b"Hello, world!")?;
+        Ok(())
+    }
+}
+
+fn main() -> socketserver::Result<()> {
+    let port = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
+    let server = ThreadingHttpServer::new(("127.0.0.1", port), Hello)?;
+    println!("Serving HTTP on 127.0.0.1 port {}", server.server_port);
+    Arc::new(server).serve_forever(socketserver::POLL_INTERVAL)
+}

@@ -1,0 +1,45 @@
+//! The benchmark's hello server written the way a Python user ports it: a plain
+//! `ThreadingHttpServer` and a `BaseHttpRequestHandler` with `do_get` (DESIGN.md §5).
+//!
+//! ```text
+//! cargo run --release --example hello_threading -- 8081
+//! ```
+use std::io::Write;
+use std::sync::Arc;
+
+use socketserver::http::{BaseHttpRequestHandler, HttpRequest, ThreadingHttpServer};
+use socketserver::BaseServer;
+
+/// Python: `class Hello(BaseHTTPRequestHandler): protocol_version = "HTTP/1.1"`.
+struct Hello;
+
+impl BaseHttpRequestHandler for Hello {
+    fn protocol_version(&self) -> &str {
+        "HTTP/1.1"
+    }
+
+    fn log_message(&self, _: &HttpRequest, _: std::fmt::Arguments) {}
+
+    fn do_get(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
+        let body = b"Hello, world!";
+        h.send_response(200)?;
+        h.send_header("Content-Type", "text/plain")?;
+        h.send_header("Content-Length", &body.len().to_string())?;
+        if h.close_connection {
+            h.send_header("Connection", "close")?;
+        }
+        h.end_headers()?;
+        h.wfile.write_all(body)?;
+        Ok(())
+    }
+}
+
+fn main() -> socketserver::Result<()> {
+    let port = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8081);
+    let server = ThreadingHttpServer::new(("127.0.0.1", port), Hello)?;
+    println!("Serving HTTP on 127.0.0.1 port {}", server.server_port);
+    Arc::new(server).serve_forever(socketserver::POLL_INTERVAL)
+}

@@ -1,0 +1,898 @@
+//! Python's `http.server.BaseHTTPRequestHandler`.
+
+use std::fmt::{self, Write as _};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::time::{Duration, SystemTime};
+
+use super::date::with_now;
+use super::headers::HttpMessage;
+use super::parse::{self, RequestLineError, MAXLINE};
+use super::pyrepr::{escape_control_chars, html_escape, py_repr};
+use super::status::responses;
+use crate::address::Address;
+use crate::error::{Error, Result};
+use crate::handler::stream::{reader, StreamOptions};
+use crate::handler::{marker, run_phases, RequestHandlerClass, SocketWriter};
+use crate::server::ServerRef;
+use crate::socket::Connection;
+
+/// Python's `DEFAULT_ERROR_MESSAGE`: the HTML page `send_error` sends, a `%`-format with
+/// the keys `code`, `message` and `explain`.
+pub const DEFAULT_ERROR_MESSAGE: &str = "<!DOCTYPE HTML>
+<html lang=\"en\">
+    <head>
+        <meta charset=\"utf-8\">
+        <title>Error response</title>
+    </head>
+    <body>
+        <h1>Error response</h1>
+        <p>Error code: %(code)d</p>
+        <p>Message: %(message)s.</p>
+        <p>Error code explanation: %(code)s - %(explain)s.</p>
+    </body>
+</html>
+";
+
+/// Python's `DEFAULT_ERROR_CONTENT_TYPE` (no space before `charset`, as in Python).
+pub const DEFAULT_ERROR_CONTENT_TYPE: &str = "text/html;charset=utf-8";
+
+/// Python's `BaseHTTPRequestHandler.server_version`.
+pub const SERVER_VERSION: &str = "BaseHTTP/0.6";
+
+/// This crate's `sys_version` (Python's is `Python/3.13.0`).
+pub const SYS_VERSION: &str = concat!("socketserver/", env!("CARGO_PKG_VERSION"));
+
+/// Python's `http.server.BaseHTTPRequestHandler`: parses each request on a connection
+/// and calls the `do_*` method for its command.
+///
+/// Implement `do_get`, `do_post`, … (Python's `do_GET`, `do_POST`); a command without a
+/// method — and any command `do_method` does not handle — is answered
+/// `501 Unsupported method`, exactly as Python answers. The other methods are Python's
+/// class attributes and hooks, with Python's defaults; override them to change a value
+/// (return a field of your handler to set it at run time, as `python -m http.server -p`
+/// sets `protocol_version`).
+///
+/// ```no_run
+/// use socketserver::http::{BaseHttpRequestHandler, HttpRequest, HttpServer};
+/// use socketserver::BaseServer;
+/// use std::io::Write;
+///
+/// struct Hello;
+///
+/// impl BaseHttpRequestHandler for Hello {
+///     fn do_get(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
+///         h.send_response(200)?;
+///         h.send_header("Content-Type", "text/plain")?;
+///         h.send_header("Content-Length", "13")?;
+///         h.end_headers()?;
+///         h.wfile.write_all(b"Hello, world!")?;
+///         Ok(())
+///     }
+/// }
+///
+/// let server = std::sync::Arc::new(HttpServer::new(("", 8000), Hello)?);
+/// server.serve_forever(socketserver::POLL_INTERVAL)?;
+/// # Ok::<(), socketserver::Error>(())
+/// ```
+pub trait BaseHttpRequestHandler: Send + Sync + 'static {
+    /// Python's `server_version`: `BaseHTTP/0.6`.
+    fn server_version(&self) -> &str {
+        SERVER_VERSION
+    }
+
+    /// Python's `sys_version` (`Python/3.13.0` there; this crate's name and version
+    /// here).
+    fn sys_version(&self) -> &str {
+        SYS_VERSION
+    }
+
+    /// Python's `protocol_version`: the version written in every status line; at
+    /// `HTTP/1.1` or above, connections are kept alive. Default `HTTP/1.0`.
+    fn protocol_version(&self) -> &str {
+        "HTTP/1.0"
+    }
+
+    /// Python's `default_request_version`: the version assumed until the request line
+    /// says otherwise. Default `HTTP/0.9`.
+    fn default_request_version(&self) -> &str {
+        "HTTP/0.9"
+    }
+
+    /// Python's `error_message_format` ([`DEFAULT_ERROR_MESSAGE`]).
+    fn error_message_format(&self) -> &str {
+        DEFAULT_ERROR_MESSAGE
+    }
+
+    /// Python's `error_content_type` ([`DEFAULT_ERROR_CONTENT_TYPE`]).
+    fn error_content_type(&self) -> &str {
+        DEFAULT_ERROR_CONTENT_TYPE
+    }
+
+    /// Python's `timeout`: per read/write on the connection. Default `None`.
+    fn timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Python's `disable_nagle_algorithm`. Default **`true`** here (Python: `False`): a
+    /// response written in several pieces would otherwise wait for the client's delayed
+    /// ACK (about 40 ms) before its second piece.
+    fn disable_nagle_algorithm(&self) -> bool {
+        true
+    }
+
+    /// Python's `rbufsize`: -1 buffered (default), 0 unbuffered.
+    fn rbufsize(&self) -> isize {
+        -1
+    }
+
+    /// Python's `wbufsize`: 0 sends each write at once (default).
+    fn wbufsize(&self) -> usize {
+        0
+    }
+
+    /// Runs once per connection before the first request. Default: nothing.
+    fn setup(&self, h: &mut HttpRequest<'_>) -> Result<()> {
+        let _ = h;
+        Ok(())
+    }
+
+    /// Runs once per connection after the last request, even after an error. Default:
+    /// nothing.
+    fn finish(&self, h: &mut HttpRequest<'_>) -> Result<()> {
+        let _ = h;
+        Ok(())
+    }
+
+    /// Python's `handle()`: [`handle_one_request`](Self::handle_one_request) until
+    /// `close_connection` is set.
+    fn handle(&self, h: &mut HttpRequest<'_>) -> Result<()> {
+        h.close_connection = true;
+        self.handle_one_request(h)?;
+        while !h.close_connection {
+            self.handle_one_request(h)?;
+        }
+        Ok(())
+    }
+
+    /// Python's `handle_one_request()`: reads and parses one request, calls its `do_*`
+    /// method, flushes `wfile`.
+    fn handle_one_request(&self, h: &mut HttpRequest<'_>) -> Result<()> {
+        handle_one_request(self, h)
+    }
+
+    /// Python's `parse_request()`: parses the request line and the headers into
+    /// `command`, `path`, `request_version`, `headers`; answers an error and returns
+    /// `false` when they are unacceptable.
+    fn parse_request(&self, h: &mut HttpRequest<'_>) -> Result<bool> {
+        parse_request(self, h)
+    }
+
+    /// Python's `MessageClass`: how a header block becomes `headers`. Override to parse
+    /// headers differently.
+    #[doc(alias = "MessageClass")]
+    fn parse_headers(&self, block: &[u8], headers: &mut HttpMessage) {
+        headers.parse_into(block);
+    }
+
+    /// Python's `handle_expect_100()`: answers `100 Continue` at once and returns `true`;
+    /// override to refuse (send an error and return `false`).
+    fn handle_expect_100(&self, h: &mut HttpRequest<'_>) -> Result<bool> {
+        h.send_response_only(100, None)?;
+        h.end_headers()?;
+        h.wfile.flush()?;
+        Ok(true)
+    }
+
+    /// Python's `log_request(code, size)`: logs `"<requestline>" <code> <size>`.
+    fn log_request(&self, h: &HttpRequest<'_>, code: u16, size: Option<u64>) {
+        match size {
+            Some(n) => self.log_message(h, format_args!("\"{}\" {} {}", h.requestline, code, n)),
+            None => self.log_message(h, format_args!("\"{}\" {} -", h.requestline, code)),
+        }
+    }
+
+    /// Python's `log_error`: goes to `log_message`.
+    fn log_error(&self, h: &HttpRequest<'_>, message: fmt::Arguments<'_>) {
+        self.log_message(h, message);
+    }
+
+    /// Python's `log_message(format, *args)`: writes `<address> - - [<local time>]
+    /// <message>` to stderr, with control characters in the message escaped as `\xHH`
+    /// and `\` doubled. The message arrives unformatted (`format_args!`), as Python's
+    /// `format` and `args` do, so a `log_message` that ignores it costs nothing. Override
+    /// to log elsewhere, or not at all.
+    fn log_message(&self, h: &HttpRequest<'_>, message: fmt::Arguments<'_>) {
+        let message = message.to_string();
+        let mut line = String::with_capacity(64 + message.len());
+        line.push_str(&self.address_string(h));
+        line.push_str(" - - [");
+        line.push_str(&super::date::log_date_time_string());
+        line.push_str("] ");
+        escape_control_chars(&message, &mut line);
+        line.push('\n');
+        let _ = io::stderr().lock().write_all(line.as_bytes());
+    }
+
+    /// Python's `version_string()`: `server_version + " " + sys_version`, sent as the
+    /// `Server` header (read once per connection).
+    fn version_string(&self) -> String {
+        format!("{} {}", self.server_version(), self.sys_version())
+    }
+
+    /// Python's `address_string()`: the client's host (`client_address[0]`).
+    fn address_string(&self, h: &HttpRequest<'_>) -> String {
+        h.client_address.host()
+    }
+
+    /// `GET` (Python's `do_GET`).
+    #[doc(alias = "do_GET")]
+    fn do_get(&self, h: &mut HttpRequest<'_>) -> Result<()> {
+        h.send_unsupported()
+    }
+    /// `HEAD` (Python's `do_HEAD`).
+    #[doc(alias = "do_HEAD")]
+    fn do_head(&self, h: &mut HttpRequest<'_>) -> Result<()> {
+        h.send_unsupported()
+    }
+    /// `POST` (Python's `do_POST`).
+    #[doc(alias = "do_POST")]
+    fn do_post(&self, h: &mut HttpRequest<'_>) -> Result<()> {
+        h.send_unsupported()
+    }
+    /// `PUT` (Python's `do_PUT`).
+    #[doc(alias = "do_PUT")]
+    fn do_put(&self, h: &mut HttpRequest<'_>) -> Result<()> {
+        h.send_unsupported()
+    }
+    /// `DELETE` (Python's `do_DELETE`).
+    #[doc(alias = "do_DELETE")]
+    fn do_delete(&self, h: &mut HttpRequest<'_>) -> Result<()> {
+        h.send_unsupported()
+    }
+    /// `OPTIONS` (Python's `do_OPTIONS`).
+    #[doc(alias = "do_OPTIONS")]
+    fn do_options(&self, h: &mut HttpRequest<'_>) -> Result<()> {
+        h.send_unsupported()
+    }
+    /// `PATCH` (Python's `do_PATCH`).
+    #[doc(alias = "do_PATCH")]
+    fn do_patch(&self, h: &mut HttpRequest<'_>) -> Result<()> {
+        h.send_unsupported()
+    }
+
+    /// Any other command (Python's `do_<COMMAND>` for a command not listed above, e.g.
+    /// `do_SPAM`): look at `h.command`. Default: 501.
+    fn do_method(&self, h: &mut HttpRequest<'_>) -> Result<()> {
+        h.send_unsupported()
+    }
+
+    /// Calls the `do_*` method for `h.command` (case-sensitive, as Python's `getattr`).
+    fn dispatch(&self, h: &mut HttpRequest<'_>) -> Result<()> {
+        match h.command.as_str() {
+            "GET" => self.do_get(h),
+            "HEAD" => self.do_head(h),
+            "POST" => self.do_post(h),
+            "PUT" => self.do_put(h),
+            "DELETE" => self.do_delete(h),
+            "OPTIONS" => self.do_options(h),
+            "PATCH" => self.do_patch(h),
+            _ => self.do_method(h),
+        }
+    }
+}
+
+/// The per-connection value of a [`BaseHttpRequestHandler`]: Python's `self` in `do_GET`.
+///
+/// One lives for the whole connection, like Python's handler object: the request
+/// fields are refilled for each request on a kept-alive connection, and its buffers are
+/// reused.
+#[non_exhaustive]
+pub struct HttpRequest<'a> {
+    /// The connection (Python's `self.request`).
+    pub request: &'a Connection,
+    /// The same connection (Python's `self.connection`).
+    pub connection: &'a Connection,
+    /// The client's address.
+    pub client_address: &'a Address,
+    /// The server (`server_address`, `server_name`, a shutdown handle).
+    pub server: &'a ServerRef,
+    /// Buffered reader over the connection: read a request body from here.
+    pub rfile: BufReader<&'a Connection>,
+    /// The response stream. Headers from `end_headers` wait here and leave with the
+    /// first body write, in one system call.
+    pub wfile: SocketWriter<'a>,
+    /// The method (`GET`, …); empty until a request line is parsed.
+    pub command: String,
+    /// The request target (`/index.html?x=1`), leading `//` collapsed to `/`.
+    pub path: String,
+    /// The request's version (`HTTP/1.1`).
+    pub request_version: String,
+    /// The request line, without its line ending.
+    pub requestline: String,
+    /// The request line as received, line ending included.
+    pub raw_requestline: Vec<u8>,
+    /// The request headers.
+    pub headers: HttpMessage,
+    /// Close the connection after this request (Python's `close_connection`).
+    pub close_connection: bool,
+    /// Python's `protocol_version` for this connection.
+    pub protocol_version: &'a str,
+    /// Python's `default_request_version` for this connection.
+    pub default_request_version: &'a str,
+    /// Python's `server_version`.
+    pub server_version: &'a str,
+    /// Python's `sys_version`.
+    pub sys_version: &'a str,
+    /// Python's `error_message_format`.
+    pub error_message_format: &'a str,
+    /// Python's `error_content_type`.
+    pub error_content_type: &'a str,
+    version_string: String,
+    headers_buffer: Vec<u8>,
+    header_block: Vec<u8>,
+    class: &'a dyn BaseHttpRequestHandler,
+}
+
+impl std::fmt::Debug for HttpRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("client_address", &self.client_address)
+            .field("requestline", &self.requestline)
+            .field("command", &self.command)
+            .field("path", &self.path)
+            .field("request_version", &self.request_version)
+            .field("headers", &self.headers)
+            .field("close_connection", &self.close_connection)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> HttpRequest<'a> {
+    /// Python's `StreamRequestHandler.setup` for an HTTP handler.
+    fn new(
+        class: &'a dyn BaseHttpRequestHandler,
+        connection: &'a Connection,
+        client_address: &'a Address,
+        server: &'a ServerRef,
+    ) -> io::Result<HttpRequest<'a>> {
+        let options = StreamOptions {
+            timeout: class.timeout(),
+            disable_nagle_algorithm: class.disable_nagle_algorithm(),
+            rbufsize: class.rbufsize(),
+            wbufsize: class.wbufsize(),
+        };
+        options.apply(connection)?;
+        Ok(HttpRequest {
+            request: connection,
+            connection,
+            client_address,
+            server,
+            rfile: reader(connection, options.rbufsize),
+            wfile: SocketWriter::new(connection, options.wbufsize),
+            command: String::new(),
+            path: String::new(),
+            request_version: String::new(),
+            requestline: String::new(),
+            raw_requestline: Vec::new(),
+            headers: HttpMessage::new(),
+            close_connection: true,
+            protocol_version: class.protocol_version(),
+            default_request_version: class.default_request_version(),
+            server_version: class.server_version(),
+            sys_version: class.sys_version(),
+            error_message_format: class.error_message_format(),
+            error_content_type: class.error_content_type(),
+            version_string: class.version_string(),
+            headers_buffer: Vec::with_capacity(256),
+            header_block: Vec::new(),
+            class,
+        })
+    }
+
+    /// True for an HTTP/0.9 request: no status line and no headers are sent.
+    fn is_http_09(&self) -> bool {
+        self.request_version == "HTTP/0.9"
+    }
+
+    /// Python's `send_response(code)`: logs the request, then buffers the status line
+    /// and the `Server` and `Date` headers.
+    pub fn send_response(&mut self, code: u16) -> Result<()> {
+        self.send_response_message(code, None)
+    }
+
+    /// Python's `send_response(code, message)`: as [`send_response`](Self::send_response)
+    /// with your own reason phrase.
+    pub fn send_response_message(&mut self, code: u16, message: Option<&str>) -> Result<()> {
+        self.class.log_request(self, code, None);
+        self.send_response_only(code, message)?;
+        if !self.is_http_09() {
+            let buf = &mut self.headers_buffer;
+            buf.extend_from_slice(b"Server: ");
+            push_latin1(buf, &self.version_string)?;
+            buf.extend_from_slice(b"\r\nDate: ");
+            with_now(|date| buf.extend_from_slice(date.as_bytes()));
+            buf.extend_from_slice(b"\r\n");
+        }
+        Ok(())
+    }
+
+    /// Python's `send_response_only(code, message)`: buffers the status line only (the
+    /// reason phrase defaults to Python's for `code`, or empty).
+    pub fn send_response_only(&mut self, code: u16, message: Option<&str>) -> Result<()> {
+        if self.is_http_09() {
+            return Ok(());
+        }
+        let message = message.unwrap_or_else(|| responses(code).map(|r| r.0).unwrap_or(""));
+        check_header_text(message)?;
+        let buf = &mut self.headers_buffer;
+        push_latin1(buf, self.protocol_version)?;
+        let _ = write!(ByteWriter(buf), " {code} ");
+        push_latin1(buf, message)?;
+        buf.extend_from_slice(b"\r\n");
+        Ok(())
+    }
+
+    /// Python's `send_header(keyword, value)`: buffers `keyword: value`; a `Connection`
+    /// header also decides `close_connection`.
+    ///
+    /// Unlike Python, a CR or LF in either part is refused with an error (Python writes
+    /// it, which lets a reflected value split the response), as is a character outside
+    /// Latin-1 (Python raises `UnicodeEncodeError`).
+    pub fn send_header(&mut self, keyword: &str, value: &str) -> Result<()> {
+        check_header_text(keyword)?;
+        check_header_text(value)?;
+        if !self.is_http_09() {
+            let buf = &mut self.headers_buffer;
+            push_latin1(buf, keyword)?;
+            buf.extend_from_slice(b": ");
+            push_latin1(buf, value)?;
+            buf.extend_from_slice(b"\r\n");
+        }
+        if keyword.eq_ignore_ascii_case("connection") {
+            if value.eq_ignore_ascii_case("close") {
+                self.close_connection = true;
+            } else if value.eq_ignore_ascii_case("keep-alive") {
+                self.close_connection = false;
+            }
+        }
+        Ok(())
+    }
+
+    /// Python's `end_headers()`: ends the header block. It is held in `wfile` and leaves
+    /// with the first body write (or when the request ends), so a small response is one
+    /// system call.
+    pub fn end_headers(&mut self) -> Result<()> {
+        if !self.is_http_09() {
+            self.headers_buffer.extend_from_slice(b"\r\n");
+            self.wfile.hold(&self.headers_buffer);
+            self.headers_buffer.clear();
+        }
+        Ok(())
+    }
+
+    /// Python's `flush_headers()`: sends what is buffered now.
+    pub fn flush_headers(&mut self) -> Result<()> {
+        self.wfile.hold(&self.headers_buffer);
+        self.headers_buffer.clear();
+        self.wfile.flush()?;
+        Ok(())
+    }
+
+    /// Python's `send_error(code)`: an error page with Python's default message and
+    /// explanation for `code`.
+    pub fn send_error(&mut self, code: u16) -> Result<()> {
+        self.send_error_explain(code, None, None)
+    }
+
+    /// Python's `send_error(code, message)`.
+    pub fn send_error_message(&mut self, code: u16, message: &str) -> Result<()> {
+        self.send_error_explain(code, Some(message), None)
+    }
+
+    /// Python's `send_error(code, message, explain)`: logs `code N, message M`, sends
+    /// the status line (the message is the reason phrase), `Server`, `Date`,
+    /// `Connection: close` and — for codes of 200 and up other than 204, 205 and 304 —
+    /// the HTML page of `error_message_format` with `Content-Type` and
+    /// `Content-Length` (the body is left out for `HEAD`).
+    pub fn send_error_explain(
+        &mut self,
+        code: u16,
+        message: Option<&str>,
+        explain: Option<&str>,
+    ) -> Result<()> {
+        let (short, long) = responses(code).unwrap_or(("???", "???"));
+        let message = message.unwrap_or(short);
+        let explain = explain.unwrap_or(long);
+        self.class
+            .log_error(self, format_args!("code {code}, message {message}"));
+        self.send_response_message(code, Some(message))?;
+        self.send_header("Connection", "close")?;
+        let mut body = None;
+        if code >= 200 && !matches!(code, 204 | 205 | 304) {
+            let page = format_error_page(
+                self.error_message_format,
+                code,
+                &html_escape(message, false),
+                &html_escape(explain, false),
+            );
+            self.send_header("Content-Type", self.error_content_type)?;
+            self.send_header("Content-Length", &page.len().to_string())?;
+            body = Some(page);
+        }
+        self.end_headers()?;
+        if let Some(page) = body {
+            if self.command != "HEAD" && !page.is_empty() {
+                self.wfile.write_all(page.as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The 501 Python sends for a command without a `do_*` method.
+    pub fn send_unsupported(&mut self) -> Result<()> {
+        let message = format!("Unsupported method ({})", py_repr(&self.command));
+        self.send_error_message(501, &message)
+    }
+
+    /// Python's `log_request(code)`.
+    pub fn log_request(&self, code: u16) {
+        self.class.log_request(self, code, None);
+    }
+
+    /// Python's `log_error(format, *args)`: `h.log_error(format_args!("..."))`.
+    pub fn log_error(&self, message: fmt::Arguments<'_>) {
+        self.class.log_error(self, message);
+    }
+
+    /// Python's `log_message(format, *args)`: `h.log_message(format_args!("..."))`.
+    pub fn log_message(&self, message: fmt::Arguments<'_>) {
+        self.class.log_message(self, message);
+    }
+
+    /// Python's `version_string()`.
+    pub fn version_string(&self) -> &str {
+        &self.version_string
+    }
+
+    /// Python's `date_time_string(timestamp)`.
+    pub fn date_time_string(&self, timestamp: Option<SystemTime>) -> String {
+        super::date::date_time_string(timestamp)
+    }
+
+    /// Python's `log_date_time_string()`.
+    pub fn log_date_time_string(&self) -> String {
+        super::date::log_date_time_string()
+    }
+
+    /// Python's `address_string()`.
+    pub fn address_string(&self) -> String {
+        self.class.address_string(self)
+    }
+
+    /// The path and the query of `self.path`, as `urllib.parse.urlparse(self.path)`
+    /// splits them (`/p?q=1#f` → `("/p", "q=1")`; an absolute URL loses its scheme and
+    /// host).
+    ///
+    /// ```
+    /// assert_eq!(socketserver::http::split_path("/x/y?a=1&b=2#top"), ("/x/y", "a=1&b=2"));
+    /// ```
+    pub fn path_and_query(&self) -> (&str, &str) {
+        split_path(&self.path)
+    }
+
+    /// Reads the request body announced by `Content-Length`, refusing more than `limit`
+    /// bytes.
+    ///
+    /// Errors carry the status to answer with: 400 for an invalid or conflicting
+    /// `Content-Length`, 411 for a `Transfer-Encoding` body (not decoded here), 413 when
+    /// the length is above `limit`. No header means an empty body. Memory grows with the
+    /// bytes that arrive, never with the number the client announced.
+    pub fn read_body(&mut self, limit: usize) -> Result<Vec<u8>> {
+        let len = self.content_length(limit)?;
+        let mut body = Vec::new();
+        (&mut self.rfile).take(len).read_to_end(&mut body)?;
+        if (body.len() as u64) < len {
+            return Err(Error::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the client closed the connection before sending the whole body",
+            )));
+        }
+        Ok(body)
+    }
+
+    /// The request's `Content-Length`, checked: every copy of the header must be the same
+    /// run of digits, at most `limit`.
+    pub fn content_length(&self, limit: usize) -> Result<u64> {
+        if self.headers.get("Transfer-Encoding").is_some() {
+            return Err(Error::handler(
+                411,
+                "Transfer-Encoding is not supported; send Content-Length",
+            ));
+        }
+        let mut found: Option<u64> = None;
+        for value in self.headers.get_all("Content-Length") {
+            let v = value.trim_matches(|c| c == ' ' || c == '\t');
+            if v.is_empty() || v.len() > 19 || !v.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::handler(400, "Invalid Content-Length"));
+            }
+            let n: u64 = v
+                .parse()
+                .map_err(|_| Error::handler(400, "Invalid Content-Length"))?;
+            if found.is_some_and(|f| f != n) {
+                return Err(Error::handler(400, "Conflicting Content-Length"));
+            }
+            found = Some(n);
+        }
+        let n = found.unwrap_or(0);
+        if n > limit as u64 {
+            return Err(Error::handler(413, "Content Too Large"));
+        }
+        Ok(n)
+    }
+
+    fn reset_for_request(&mut self) {
+        self.headers_buffer.clear();
+        self.wfile.discard();
+    }
+}
+
+/// The path and query of a request target, as `urlparse` splits them.
+pub fn split_path(target: &str) -> (&str, &str) {
+    let mut rest = target;
+    // scheme://netloc
+    if let Some(colon) = rest.find(':') {
+        let scheme = &rest[..colon];
+        let is_scheme = !scheme.is_empty()
+            && scheme.as_bytes()[0].is_ascii_alphabetic()
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+        if is_scheme {
+            rest = &rest[colon + 1..];
+        }
+    }
+    if let Some(after) = rest.strip_prefix("//") {
+        let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+        rest = &after[end..];
+    }
+    let rest = rest.split('#').next().unwrap_or("");
+    match rest.split_once('?') {
+        Some((p, q)) => (p, q),
+        None => (rest, ""),
+    }
+}
+
+/// Refuses CR and LF in header text.
+fn check_header_text(s: &str) -> Result<()> {
+    if s.bytes().any(|b| b == b'\r' || b == b'\n') {
+        return Err(Error::Io(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("refusing a CR or LF in header text {}", py_repr(s)),
+        )));
+    }
+    Ok(())
+}
+
+/// Appends `s` encoded as Latin-1 (Python's `.encode('latin-1', 'strict')`).
+fn push_latin1(buf: &mut Vec<u8>, s: &str) -> Result<()> {
+    if s.is_ascii() {
+        buf.extend_from_slice(s.as_bytes());
+        return Ok(());
+    }
+    for c in s.chars() {
+        let cp = c as u32;
+        if cp > 0xff {
+            return Err(Error::Io(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("'latin-1' codec can't encode character {c:?} in header text"),
+            )));
+        }
+        buf.push(cp as u8);
+    }
+    Ok(())
+}
+
+/// `fmt::Write` into a byte vector.
+struct ByteWriter<'b>(&'b mut Vec<u8>);
+
+impl std::fmt::Write for ByteWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// Python's `error_message_format % {'code': …, 'message': …, 'explain': …}` for the
+/// forms a template uses: `%(name)s`, `%(name)d`, `%(name)r`, and `%%`.
+pub fn format_error_page(template: &str, code: u16, message: &str, explain: &str) -> String {
+    let mut out = String::with_capacity(template.len() + message.len() + explain.len());
+    let mut rest = template;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(stripped) = after.strip_prefix('%') {
+            out.push('%');
+            rest = stripped;
+            continue;
+        }
+        if let Some(key_and_rest) = after.strip_prefix('(') {
+            if let Some(close) = key_and_rest.find(')') {
+                let key = &key_and_rest[..close];
+                let spec = key_and_rest[close + 1..].chars().next();
+                let value = match key {
+                    "code" => Some(code.to_string()),
+                    "message" => Some(message.to_owned()),
+                    "explain" => Some(explain.to_owned()),
+                    _ => None,
+                };
+                if let (Some(v), Some(spec @ ('s' | 'd' | 'r'))) = (value, spec) {
+                    if spec == 'r' {
+                        out.push_str(&py_repr(&v));
+                    } else {
+                        out.push_str(&v);
+                    }
+                    rest = &key_and_rest[close + 2..];
+                    continue;
+                }
+            }
+        }
+        out.push('%');
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Python's `handle_one_request()`.
+pub fn handle_one_request<H: BaseHttpRequestHandler + ?Sized>(
+    class: &H,
+    h: &mut HttpRequest<'_>,
+) -> Result<()> {
+    h.reset_for_request();
+    match handle_one_request_inner(class, h) {
+        Err(Error::Io(e))
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            class.log_error(
+                h,
+                format_args!("Request timed out: TimeoutError('timed out')"),
+            );
+            h.close_connection = true;
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn handle_one_request_inner<H: BaseHttpRequestHandler + ?Sized>(
+    class: &H,
+    h: &mut HttpRequest<'_>,
+) -> Result<()> {
+    h.raw_requestline.clear();
+    (&mut h.rfile)
+        .take(MAXLINE as u64 + 1)
+        .read_until(b'\n', &mut h.raw_requestline)?;
+    if h.raw_requestline.len() > MAXLINE {
+        h.requestline.clear();
+        h.request_version.clear();
+        h.command.clear();
+        h.send_error(414)?;
+        h.wfile.flush()?;
+        return Ok(());
+    }
+    if h.raw_requestline.is_empty() {
+        h.close_connection = true;
+        return Ok(());
+    }
+    if !class.parse_request(h)? {
+        h.wfile.flush()?;
+        return Ok(());
+    }
+    class.dispatch(h)?;
+    h.wfile.flush()?;
+    Ok(())
+}
+
+/// Python's `parse_request()` (with the fixes of gh-54930 — only a valid HTTP/0.9
+/// request gets an HTTP/0.9 answer — and gh-70765 — an HTTP/0.9 request has no
+/// headers to wait for).
+pub fn parse_request<H: BaseHttpRequestHandler + ?Sized>(
+    class: &H,
+    h: &mut HttpRequest<'_>,
+) -> Result<bool> {
+    h.command.clear();
+    h.request_version.clear();
+    h.request_version.push_str(h.default_request_version);
+    h.close_connection = true;
+    let mut line = std::mem::take(&mut h.requestline);
+    line.clear();
+    let raw = &h.raw_requestline;
+    let end = raw.len()
+        - raw
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+    parse::decode_latin1(&raw[..end], &mut line);
+    let parsed = match parse::parse_request_line(&line) {
+        Ok(req) => {
+            h.command.push_str(req.command);
+            h.path.clear();
+            h.path.push_str(req.path);
+            // An HTTP/0.9 request keeps `default_request_version` (Python's behaviour):
+            // only with the stock "HTTP/0.9" does it get an HTTP/0.9 answer.
+            if let Some(v) = req.version {
+                h.request_version.clear();
+                h.request_version.push_str(v);
+                if req.version_number >= (1, 1) && h.protocol_version >= "HTTP/1.1" {
+                    h.close_connection = false;
+                }
+            }
+            Ok(req.version.is_none())
+        }
+        Err(e) => Err(e),
+    };
+    h.requestline = line;
+    let is_http_09 = match parsed {
+        Ok(is_http_09) => is_http_09,
+        Err(RequestLineError::Empty) => return Ok(false),
+        Err(e) => {
+            h.request_version.clear();
+            if let RequestLineError::UnsupportedVersion(number) = &e {
+                // The version word was well formed: Python has already taken it.
+                h.request_version.push_str("HTTP/");
+                h.request_version.push_str(number);
+            }
+            h.send_error_message(e.code(), &e.message())?;
+            return Ok(false);
+        }
+    };
+    if is_http_09 {
+        h.headers.clear();
+        return Ok(true);
+    }
+    h.header_block.clear();
+    let read = parse::read_header_block(&mut h.rfile, &mut h.header_block)?;
+    if let Err(e) = read {
+        h.send_error_explain(431, Some(e.message()), Some(e.explain()))?;
+        return Ok(false);
+    }
+    class.parse_headers(&h.header_block, &mut h.headers);
+    let conntype = h.headers.get("Connection").unwrap_or("");
+    if conntype.eq_ignore_ascii_case("close") {
+        h.close_connection = true;
+    } else if conntype.eq_ignore_ascii_case("keep-alive") && h.protocol_version >= "HTTP/1.1" {
+        h.close_connection = false;
+    }
+    let expect = h.headers.get("Expect").unwrap_or("");
+    if expect.eq_ignore_ascii_case("100-continue")
+        && h.protocol_version >= "HTTP/1.1"
+        && h.request_version.as_str() >= "HTTP/1.1"
+        && !class.handle_expect_100(h)?
+    {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+impl<T: BaseHttpRequestHandler> RequestHandlerClass<Connection, marker::Http> for T {
+    fn handle_request(
+        &self,
+        request: &Connection,
+        client_address: &Address,
+        server: &ServerRef,
+    ) -> Result<()> {
+        let mut h = HttpRequest::new(self, request, client_address, server)?;
+        let result = run_phases(
+            &mut h,
+            |h| self.setup(h),
+            |h| self.handle(h),
+            |h| self.finish(h),
+        );
+        let _ = h.wfile.flush();
+        result
+    }
+}

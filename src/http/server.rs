@@ -1,0 +1,206 @@
+//! Python's `HTTPServer` and `ThreadingHTTPServer`.
+
+use std::fmt;
+use std::net::{IpAddr, ToSocketAddrs};
+use std::ops::{Deref, DerefMut};
+
+use crate::error::Result;
+use crate::handler::RequestHandlerClass;
+use crate::mixin::{ThreadPoolMixIn, ThreadingMixIn};
+use crate::server::{BaseServer, FromAddress, TcpServer};
+use crate::socket::Connection;
+use crate::{sys, InetAddress};
+
+/// Python's `http.server.HTTPServer`: a [`TcpServer`] with `allow_reuse_address` on that
+/// records its host name and port when it binds.
+///
+/// It serves any stream handler; an HTTP one is the point.
+#[doc(alias = "HTTPServer")]
+pub struct HttpServer<H> {
+    server: TcpServer<H>,
+    /// Python's `server_name`: `socket.getfqdn()` of the bound host.
+    pub server_name: String,
+    /// Python's `server_port`: the bound port.
+    pub server_port: u16,
+}
+
+impl<H: Send + Sync + 'static> HttpServer<H> {
+    /// Creates the server, binds and activates it.
+    pub fn new<M>(server_address: impl Into<InetAddress>, handler: H) -> Result<Self>
+    where
+        H: RequestHandlerClass<Connection, M>,
+    {
+        Self::from_address(server_address.into(), handler, true)
+    }
+
+    /// Creates the server without binding it (Python's `bind_and_activate=False`).
+    #[doc(alias = "bind_and_activate")]
+    pub fn unbound<M>(server_address: impl Into<InetAddress>, handler: H) -> Result<Self>
+    where
+        H: RequestHandlerClass<Connection, M>,
+    {
+        Self::from_address(server_address.into(), handler, false)
+    }
+
+    /// Python's `HTTPServer.server_bind`: binds, then sets `server_name` and
+    /// `server_port`.
+    pub fn server_bind(&mut self) -> Result<()> {
+        self.server.server_bind()?;
+        let addr = self.server.server_address;
+        self.server_name = getfqdn(&addr.ip().to_string());
+        self.server_port = addr.port();
+        self.server.set_server_name(self.server_name.clone());
+        Ok(())
+    }
+}
+
+/// Python's `socket.getfqdn(name)`: the host name of `name` by reverse lookup; this
+/// machine's name for an empty or unspecified address; `name` itself when nothing is
+/// found.
+pub fn getfqdn(name: &str) -> String {
+    let name = name.trim();
+    let name = if name.is_empty() || name == "0.0.0.0" || name == "::" {
+        sys::gethostname().unwrap_or_else(|_| name.to_owned())
+    } else {
+        name.to_owned()
+    };
+    let addr = match name.parse::<IpAddr>() {
+        Ok(ip) => Some((ip, 0).into()),
+        Err(_) => (name.as_str(), 0)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next()),
+    };
+    addr.and_then(sys::name_of).unwrap_or(name)
+}
+
+impl<H: Send + Sync + 'static, M> FromAddress<H, M> for HttpServer<H>
+where
+    H: RequestHandlerClass<Connection, M>,
+{
+    type Address = InetAddress;
+
+    fn from_address(
+        server_address: InetAddress,
+        handler: H,
+        bind_and_activate: bool,
+    ) -> Result<Self> {
+        let mut server = TcpServer::from_address(server_address, handler, false)?;
+        server.allow_reuse_address = true;
+        let mut server = HttpServer {
+            server,
+            server_name: String::new(),
+            server_port: 0,
+        };
+        if bind_and_activate {
+            let r = server.server_bind().and_then(|()| server.server_activate());
+            if let Err(e) = r {
+                server.server_close();
+                return Err(e);
+            }
+        }
+        Ok(server)
+    }
+}
+
+impl<H: Send + Sync + 'static> BaseServer for HttpServer<H> {
+    type Request = Connection;
+    crate::delegate_base_server!(server; all);
+}
+
+impl<H> Deref for HttpServer<H> {
+    type Target = TcpServer<H>;
+    fn deref(&self) -> &TcpServer<H> {
+        &self.server
+    }
+}
+
+impl<H> DerefMut for HttpServer<H> {
+    fn deref_mut(&mut self) -> &mut TcpServer<H> {
+        &mut self.server
+    }
+}
+
+impl<H> fmt::Debug for HttpServer<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpServer")
+            .field("server", &self.server)
+            .field("server_name", &self.server_name)
+            .field("server_port", &self.server_port)
+            .finish()
+    }
+}
+
+/// Python's `http.server.ThreadingHTTPServer`: an [`HttpServer`] with a thread per
+/// connection and `daemon_threads` on (so `server_close` does not wait for clients that
+/// keep connections open).
+#[doc(alias = "ThreadingHTTPServer")]
+pub struct ThreadingHttpServer<H>(ThreadingMixIn<HttpServer<H>>);
+
+impl<H: Send + Sync + 'static> ThreadingHttpServer<H> {
+    /// Creates the server, binds and activates it.
+    pub fn new<M>(server_address: impl Into<InetAddress>, handler: H) -> Result<Self>
+    where
+        H: RequestHandlerClass<Connection, M>,
+    {
+        Self::from_address(server_address.into(), handler, true)
+    }
+
+    /// Creates the server without binding it (Python's `bind_and_activate=False`).
+    #[doc(alias = "bind_and_activate")]
+    pub fn unbound<M>(server_address: impl Into<InetAddress>, handler: H) -> Result<Self>
+    where
+        H: RequestHandlerClass<Connection, M>,
+    {
+        Self::from_address(server_address.into(), handler, false)
+    }
+}
+
+impl<H: Send + Sync + 'static, M> FromAddress<H, M> for ThreadingHttpServer<H>
+where
+    H: RequestHandlerClass<Connection, M>,
+{
+    type Address = InetAddress;
+
+    fn from_address(
+        server_address: InetAddress,
+        handler: H,
+        bind_and_activate: bool,
+    ) -> Result<Self> {
+        let mut server = ThreadingMixIn::from(HttpServer::from_address(
+            server_address,
+            handler,
+            bind_and_activate,
+        )?);
+        server.daemon_threads = true;
+        Ok(ThreadingHttpServer(server))
+    }
+}
+
+impl<H: Send + Sync + 'static> BaseServer for ThreadingHttpServer<H> {
+    type Request = Connection;
+    crate::delegate_base_server!(0; all);
+}
+
+impl<H> Deref for ThreadingHttpServer<H> {
+    type Target = ThreadingMixIn<HttpServer<H>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<H> DerefMut for ThreadingHttpServer<H> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl<H> fmt::Debug for ThreadingHttpServer<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ThreadingHttpServer").field(&self.0).finish()
+    }
+}
+
+/// An [`HttpServer`] on a bounded worker pool ([`ThreadPoolMixIn`]): the server for
+/// production use. Idle connections are dropped after the pool's `idle_timeout`.
+pub type ThreadPoolHttpServer<H> = ThreadPoolMixIn<HttpServer<H>>;
