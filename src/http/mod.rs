@@ -5,3 +5,4 @@ pub mod headers;
 pub mod parse;
 pub mod pyrepr;
 pub mod status;
+pub mod url;

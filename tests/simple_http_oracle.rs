@@ -1,0 +1,315 @@
+//! Differential tests of the pure `SimpleHTTPRequestHandler` helpers against CPython
+//! 3.13.0 (`tests/oracle/oracle.py`): URL quoting and decoding, `translate_path`,
+//! `urlsplit`/the directory redirect, `_url_collapse_path`, `guess_type`, the directory
+//! listing page and `If-Modified-Since` parsing.
+
+mod oracle;
+
+use oracle::{hex, oracle};
+use socketserver::http::url;
+use std::path::Path;
+
+/// Tokens that exercise every branch: separators, dot segments, escapes of all kinds
+/// (encoded slashes, lone and paired surrogates, truncated and invalid UTF-8, NUL), raw
+/// non-ASCII characters as the ISO-8859-1 request line delivers them, URL syntax.
+const TOKENS: &[&str] = &[
+    "/",
+    "//",
+    ".",
+    "..",
+    "%2f",
+    "%2F",
+    "%2e",
+    "%2E%2e",
+    "%ff",
+    "%FE",
+    "%ed%b3%bf",
+    "%ED%B2%80",
+    "%ed%a0%80",
+    "%ed%b0%80",
+    "%c3",
+    "%a9",
+    "%C3%A9",
+    "%e2%82",
+    "%e2%82%ac",
+    "%f0%9f%98%80",
+    "%f0%80%80",
+    "\u{e9}",
+    "\u{ff}",
+    "\u{85}",
+    "\u{a0}",
+    "a",
+    "B",
+    "file",
+    "dir",
+    "x.txt",
+    "?",
+    "#",
+    "%",
+    "%4",
+    "%zz",
+    "%00",
+    "%20",
+    " ",
+    "\t",
+    "\r\n",
+    ":",
+    "@",
+    "[",
+    "]",
+    "[::1]",
+    "[v1.x]",
+    "[1.2.3.4]",
+    "http:",
+    "https://",
+    "HTTP://",
+    "git+ssh:",
+    "\u{ff0f}",
+    "\u{2100}",
+    "~",
+    "+",
+    "&",
+    "<",
+    ";",
+    "=",
+    "\\",
+    "c:",
+    "\u{0}",
+    "\u{1f}",
+];
+
+/// Deterministic pseudo-random strings of 1–8 tokens.
+fn generated(n: usize, seed: u64) -> Vec<String> {
+    let mut state = seed;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..n)
+        .map(|_| {
+            let len = 1 + (next() % 8) as usize;
+            (0..len)
+                .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
+                .collect()
+        })
+        .collect()
+}
+
+fn inputs(fixed: &[&str], n: usize, seed: u64) -> Vec<String> {
+    let mut all: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
+    all.extend(TOKENS.iter().map(|s| s.to_string()));
+    all.extend(generated(n, seed));
+    all
+}
+
+fn compare(mode: &str, cases: &[String], ours: impl Fn(&str) -> String) {
+    let Some(oracle) = oracle(mode) else { return };
+    let theirs = oracle.run(mode, cases);
+    let mut failures = Vec::new();
+    for (case, python) in cases.iter().zip(&theirs) {
+        let rust = ours(case);
+        if &rust != python {
+            failures.push(format!("{case:?}: python {python} rust {rust}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{mode}: {} of {} differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    println!("{mode}: {} cases agree with CPython 3.13.0", cases.len());
+}
+
+#[test]
+fn quote_matches_python() {
+    let cases = inputs(&["", "AZaz09_.-~/", "\u{10ffff}", "\u{7f}\u{80}"], 200, 1);
+    compare("quote", &cases, url::quote);
+}
+
+#[test]
+fn quote_fs_name_matches_python() {
+    let names: Vec<Vec<u8>> = vec![
+        b"plain".to_vec(),
+        b"\xff".to_vec(),
+        b"a\x80b\xc3".to_vec(),
+        b"\xed\xb3\xbf".to_vec(),
+        b"\xed\xa0\x80".to_vec(),
+        b"\xe2\x82".to_vec(),
+        b"\xe2\x82\xac \xf0\x9f\x98\x80".to_vec(),
+        b"\xf0\x80\x80\x80".to_vec(),
+        b"\xc0\xaf".to_vec(),
+        b"\xf4\x90\x80\x80".to_vec(),
+        b"%A4 q? <&>".to_vec(),
+        (0u8..=255).filter(|&b| b != b'/' && b != 0).collect(),
+    ];
+    let Some(oracle) = oracle("quote_fs") else {
+        return;
+    };
+    let theirs = oracle.run("quote_fs", &names);
+    for (name, python) in names.iter().zip(&theirs) {
+        assert_eq!(&url::quote_fs_name(name), python, "{name:?}");
+    }
+    println!("quote_fs: {} cases agree with CPython 3.13.0", names.len());
+}
+
+#[test]
+fn unquote_matches_python() {
+    let cases = inputs(&["", "%", "%%", "%%41", "%4g%41"], 300, 2);
+    compare("unquote", &cases, |s| hex(url::unquote(s).as_bytes()));
+}
+
+#[test]
+fn unquote_fs_matches_python() {
+    let cases = inputs(&["%ed%b3%bf", "%ED%B2%80%ED%B3%BF", "%ed%a0%80%ff"], 300, 3);
+    compare("unquote_fs", &cases, |s| match url::unquote_fs(s) {
+        Ok(bytes) => hex(&bytes),
+        Err(_) => "E:enc".into(),
+    });
+}
+
+#[test]
+fn translate_path_matches_python() {
+    let cases = inputs(
+        &[
+            "/",
+            "",
+            "/test%2f",
+            "/test%2F",
+            "/sub/",
+            "/a/b/../../../c",
+            "//filename?foo=bar",
+            "/filename?a=b&spam=eggs#zot",
+            "/%ed%a0%80/../x",
+            "/%ed%a0%80/",
+            "/a%00b",
+            "/a%00/",
+            "a/../../b/..",
+            "/... /.. /x",
+        ],
+        600,
+        4,
+    );
+    compare("translate", &cases, |s| {
+        match url::translate_path(s, Path::new("/d")) {
+            Ok(p) => hex(p.as_os_str().as_encoded_bytes()),
+            Err(e) => format!(
+                "E:{}:{}",
+                match e.kind {
+                    url::TranslateErrorKind::Unencodable => "enc",
+                    url::TranslateErrorKind::EmbeddedNul => "nul",
+                    _ => "other",
+                },
+                u8::from(e.trailing_slash)
+            ),
+        }
+    });
+}
+
+fn opt_hex(s: &str) -> String {
+    if s.is_empty() {
+        "-".into()
+    } else {
+        hex(s.as_bytes())
+    }
+}
+
+#[test]
+fn urlsplit_matches_python() {
+    let cases = inputs(
+        &[
+            "https://pypi.org/a/b?q=1#f",
+            " \u{1}\thttp://h\r\nost/x",
+            "http://[::1]:80/",
+            "http://[::ffff:1.2.3.4]/",
+            "http://[fe80::1%25eth0]/",
+            "http://[fe80::1%]/",
+            "http://[v1.x]/",
+            "http://[v.x]/",
+            "http://[vg.x]/",
+            "http://[v1.]/",
+            "http://[1.2.3.4]/",
+            "http://[::1::2]/",
+            "http://[1:2:3:4:5:6:7:8]/",
+            "http://[1:2:3:4:5:6:7::]/",
+            "http://[::2:3:4:5:6:7:8]/",
+            "http://[1:2:3:4:5:6:7]/",
+            "http://[:1:2:3:4:5:6:7]/",
+            "http://[1::2:3:4:5:6:7:8]/",
+            "http://[12345::]/",
+            "http://[::01.2.3.4]/",
+            "http://[::1.2.3]/",
+            "http://[::256.2.3.4]/",
+            "http://[g::]/",
+            "http://[]/",
+            "http://a]b[/",
+            "http://u@[::1]x[/",
+            "http://a\u{ff0f}b/",
+            "http://a\u{e9}b/",
+            "http://\u{2100}/",
+            "1http://x/",
+            "h\u{e9}://x",
+            "://x",
+            "a:b",
+            "//host/p",
+            "///p",
+            "path?q#f?g",
+            "mailto:x@y",
+        ],
+        400,
+        5,
+    );
+    compare("urlsplit", &cases, |s| match url::urlsplit(s) {
+        Ok(p) => [&p.scheme, &p.netloc, &p.path, &p.query, &p.fragment]
+            .map(|x| opt_hex(x))
+            .join(" "),
+        Err(_) => "E:ValueError".into(),
+    });
+}
+
+#[test]
+fn directory_redirect_matches_python() {
+    let cases = inputs(
+        &[
+            "/sub",
+            "/sub/",
+            "/sub%2f",
+            "/sub%2F",
+            "/sub?a=1#frag",
+            "//evil.com/..%2f..%2f/sub",
+            "https://pypi.org/python.org/..%2f..%2f../%0a%0d/../tmp/existing_directory",
+            "/python.org/..%2f..%2f..%2f..%2f..%2f../%0a%0d/../tmp/existing_directory",
+            "http:sub",
+            "ftp:",
+            "ftp:/x",
+            "mailto:sub",
+            "x:",
+            "/dir?",
+            "/dir#",
+            "/dir?#",
+        ],
+        400,
+        6,
+    );
+    compare(
+        "redirect",
+        &cases,
+        |s| match url::directory_redirect_location(s) {
+            Ok(Some(loc)) => hex(loc.as_bytes()),
+            Ok(None) => "None".into(),
+            Err(_) => "E:ValueError".into(),
+        },
+    );
+}
+
+#[test]
+fn url_collapse_path_matches_python() {
+    let cases = inputs(&["", "..", "/.//..", "/cgi-bin%2ffile1.py?a=b?c=d"], 400, 7);
+    compare("collapse", &cases, |s| match url::url_collapse_path(s) {
+        Some(p) => hex(p.as_bytes()),
+        None => "None".into(),
+    });
+}
