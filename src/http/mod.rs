@@ -6,3 +6,4 @@ pub mod parse;
 pub mod pyrepr;
 pub mod status;
 pub mod url;
+pub mod mime;

@@ -2,7 +2,7 @@
 
 Usage: python3.13 oracle.py MODE [ARGS...]
 Reads one input per line on stdin, ">" + hex of its UTF-8 (for quote_fs: of the raw
-name), and writes one answer per line, ">" + hex of the result, "None" or "E:<what>". The Rust tests in
+name; for guess_type: of the path bytes), and writes one answer per line, ">" + hex of the result, "None" or "E:<what>". The Rust tests in
 tests/simple_http_oracle.rs drive it; see tests/oracle/mod.rs.
 """
 
@@ -121,7 +121,7 @@ MODES = {
     "urlsplit": split,
     "redirect": redirect,
     "collapse": collapse,
-    "guess_type": lambda s: GUESS.guess_type(s),
+    "guess_type": None,  # file-system bytes, below
     "ims": ims,
 }
 
@@ -129,7 +129,10 @@ MODES = {
 def listing(directory, path):
     """CPython's list_directory page for `directory`, requested as `path`."""
     h = handler(directory, path)
-    f = h.list_directory(directory)
+    try:
+        f = h.list_directory(directory)
+    except UnicodeEncodeError:
+        return "E:enc"
     if f is None:
         return "E:" + repr(h.sent)
     return f.read().hex()
@@ -153,7 +156,10 @@ def main():
         if mode == "listing":
             directory, path = raw.split(b"\0")
             out.append(listing(os.fsdecode(directory), path.decode("utf-8")))
-            break
+            continue
+        if mode == "guess_type":
+            out.append(GUESS.guess_type(os.fsdecode(raw)))
+            continue
         if mode == "quote_fs":
             out.append(urllib.parse.quote(os.fsdecode(raw), errors="surrogatepass"))
             continue
