@@ -2,8 +2,9 @@
 //! fast.ai's `MinimalHTTPHandler`, and the sans-IO pieces they are built from.
 
 pub mod headers;
+pub mod listing;
+pub mod mime;
 pub mod parse;
 pub mod pyrepr;
 pub mod status;
 pub mod url;
-pub mod mime;

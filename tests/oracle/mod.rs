@@ -50,7 +50,6 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[allow(dead_code)]
 pub fn unhex(s: &str) -> Vec<u8> {
     (0..s.len() / 2)
         .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex from the oracle"))
@@ -88,7 +87,6 @@ impl Oracle {
         lines
     }
 
-    #[allow(dead_code)]
     /// The oracle's raw output for a mode without stdin.
     pub fn output(&self, args: &[&str]) -> String {
         let out = command(self.program)
