@@ -521,3 +521,195 @@ fn listing_matches_python() {
     }
     println!("listing: {} pages agree with CPython 3.13.0", paths.len());
 }
+
+/// `If-Modified-Since` values: every accepted form and every way to be ignored.
+const DATES: &[&str] = &[
+    "Thu, 02 Jan 2020 03:04:05 GMT",
+    "Thursday, 02-Jan-20 03:04:05 GMT",
+    "Thu Jan  2 03:04:05 2020",
+    "Thu, 02 Jan 2020 03:04:05 +0000",
+    "Thu, 02 Jan 2020 03:04:05 UTC",
+    "Thu, 02 Jan 2020 03:04:05 UT",
+    "Thu, 02 Jan 2020 03:04:05 z",
+    "Thu, 02 Jan 2020 03:04:05 -0000",
+    "Thu, 02 Jan 2020 03:04:05",
+    "02 Jan 2020 03:04:05 GMT",
+    "Mon, 02 Jan 2020 03:04:05 GMT",
+    "Thu, 2 Jan 2020 03:04:05 GMT",
+    "Thu,02 Jan 2020 03:04:05 GMT",
+    "Thu, Jan 02 2020 03:04:05 GMT",
+    "Thu, 02 january 2020 03:04:05 GMT",
+    "Thu, 02 JANUARY 2020 03:04:05 GMT",
+    "Thu, 02 Jan 20 03:04:05 GMT",
+    "Thu, 02 Jan 69 03:04:05 GMT",
+    "Thu, 02 Jan 68 03:04:05 GMT",
+    "Thu, 02 Jan 0 03:04:05 GMT",
+    "Thu, 02 Jan 100 03:04:05 GMT",
+    "Thu, 02 Jan 0001 03:04:05 GMT",
+    "Thu, 02 Jan 2020 03.04.05 GMT",
+    "Thu, 02 Jan 2020 03.04 GMT",
+    "Thu, 02 Jan 2020 03.04.05.06 GMT",
+    "Thu, 02 Jan 2020, 03:04:05, GMT",
+    "Thu, 02 Jan 03:04:05 2020",
+    "Thu, 02 Jan 2020 03:04:05 XYZ",
+    "Thu, 02 Jan 2020 03:04:05 GMT extra words",
+    "Thu, 02 Jan 2_020 03:04:05 GMT",
+    "Thu, \u{ff10}\u{ff12} Jan 2020 03:04:05 GMT",
+    "Thu, \u{663} Jan 2020 03:04:05 GMT",
+    "Thu, 02 Jan 2020 03:04 GMT",
+    "1 Jan 70 0:0:0",
+    "1 Jan 69 0:0:0",
+    "31 Dec 9999 23:59:59",
+    "31 Dec 9999 23:59:59 +0000",
+    "1 Jan 1 0:0:0",
+    "1 Jan -1900 0:0:0",
+    "Jan 1 -1900 0:0:0 GMT",
+    "1 Jan 2020 -1:0:0",
+    "1 Jan 2020 0:-0:0",
+    "",
+    "   ",
+    "garbage",
+    ",",
+    "Thu,",
+    "Thu, 02",
+    "Thu, 02 Jan",
+    "Thu, 02 Jan 2020",
+    "Thu, 02 Jan 2020 03:04:05 +0200",
+    "Thu, 02 Jan 2020 03:04:05 EST",
+    "Thu, 02 Jan 2020 03:04:05 est",
+    "Thu, 02 Jan 2020 03:04:05 E\u{17f}T",
+    "Thu, 02 Jan 2020 03:04:05 E\u{fb06}",
+    "Thu, 02 Jan 2020 03:04:05 +0001",
+    "Thu, 02 Jan 2020 03:04:05 -0001",
+    "Thu, 02 Jan 2020 03:04:05 +2400",
+    "Thu, 02 Jan 2020 03:04:05 +99999999999999999999",
+    "Thu, 02 Jan 2020 03:04:05 +0_0",
+    "Thu, 02 Jan 2020 03:04:05 -0_0",
+    "Thu, 02 Jan 2020 03:04:05+0000",
+    "Thu, 02 Jan 2020 03:04:05-0000",
+    "Thu, 02 Jan 2020 03:04:05+0200",
+    "Thu, 02 Jan 2020+0000 03:04:05",
+    "Thu, 02 Foo 2020 03:04:05 GMT",
+    "Thu, 30 Feb 2020 03:04:05 GMT",
+    "Thu, 29 Feb 2020 03:04:05 GMT",
+    "Thu, 29 Feb 2100 03:04:05 GMT",
+    "Thu, 29 Feb 2000 03:04:05 GMT",
+    "Thu, 31 Apr 2020 03:04:05 GMT",
+    "Thu, 02 Jan 2020 24:00:00 GMT",
+    "Thu, 02 Jan 2020 23:60:00 GMT",
+    "Thu, 02 Jan 2020 03:04:60 GMT",
+    "Thu, 02 Jan 10000 03:04:05 GMT",
+    "Thu, 02 Jan 2020 03:04:05:06 GMT",
+    "Thu, 02 Jan 2020 030405 GMT",
+    "Thu, 02 Jan \u{b2}020 03:04:05 GMT",
+    "02 Jan \u{b2} 03:04:05 2020",
+    "02 Jan x 03:04:05 2020",
+    "02 Jan 2 03:04:05 2020",
+    "Thu, 02 Jan 99999999999999999999 03:04:05 GMT",
+    "Thu, , Jan 2020 03:04:05",
+    "Thu, 02, Jan 2020 03:04:05",
+    "Thu, 02 Jan, 2020 03:04:05",
+    "Thu, 02 Jan 2020, 03:04:05",
+    "Thu, 02 Jan ,, 03:04:05",
+    "Thu, 02 Jan , 03:04:05",
+    "a,b,02 Jan 2020 03:04:05",
+    "02-Jan-2020 03:04:05 GMT",
+    "Thu 02-Jan-2020 03:04:05",
+    "--- 03:04:05 GMT",
+    "02--2020 03:04:05 GMT",
+    "Thu, 02 Jan 2020 :04:05 GMT",
+    "Thu, 02 Jan 2020 03: GMT",
+    "Thu, 02 Jan 2020 03 GMT",
+    "Thu, 02 Jan 2020 . GMT",
+    "Thu, 02 Jan 2020 03:04:05,",
+    "Thu, 02 Jan 2020 03:04:05, GMT",
+    "Thu\t02\x0bJan\x0c2020\r03:04:05\x1cGMT",
+    "Thu\u{85}02\u{a0}Jan\u{3000}2020\u{2028}03:04:05\u{1f}GMT",
+    "Thu\u{200b}02 Jan 2020 03:04:05 GMT",
+    "Thu, 02 Jan 2020 03:04:05 \u{ff27}MT",
+    "Thu, 02 May 2020 03:04:05 GMT",
+    "Thu, 02 may 2020 03:04:05 GMT",
+    "Sat, 29 Feb 1992 23:59:59 GMT",
+    "Sun, 06 Nov 1994 08:49:37 GMT",
+    "Sunday, 06-Nov-94 08:49:37 GMT",
+    "Sun Nov  6 08:49:37 1994",
+];
+
+#[test]
+fn if_modified_since_matches_python() {
+    use socketserver::http::parsedate::parse_if_modified_since;
+    let mut cases: Vec<String> = DATES.iter().map(|s| s.to_string()).collect();
+    // int()'s 4300-digit limit decides whether a zone is "unreadable" (UTC) or an offset.
+    for n in [4300, 4301] {
+        cases.push(format!("02 Jan 2020 03:04:05 +{}", "1".repeat(n)));
+        cases.push(format!("02 Jan 2020 03:04:05 -{}", "0".repeat(n)));
+        cases.push(format!("02 Jan 2020 03:04:05 +{}", "0".repeat(n)));
+        cases.push(format!("02 Jan {} 03:04:05 GMT", "1".repeat(n)));
+    }
+    // Python's str.isspace, str.isdigit and int()'s decimal digits at every table edge.
+    let mut chars: Vec<u32> = vec![0x9, 0xd, 0x1b, 0x1c, 0x1f, 0x20, 0x21, 0x85, 0xa0, 0x180e];
+    chars.extend([
+        0x1680, 0x1fff, 0x2000, 0x200a, 0x200b, 0x2028, 0x2029, 0x202f, 0x205f,
+    ]);
+    chars.extend([
+        0x3000, 0xfeff, 0xb1, 0xb2, 0xb3, 0xb4, 0xb8, 0xb9, 0xba, 0x2070, 0x2071,
+    ]);
+    chars.extend([
+        0x2460, 0x24ea, 0x24ff, 0x1369, 0x1371, 0x1372, 0x19da, 0x1f100, 0x1f10a,
+    ]);
+    chars.extend([0x1f10b, 0x10a43, 0x10e68, 0x11052]);
+    for zero in [
+        0x660u32, 0x6f0, 0xff10, 0x1d7ce, 0x1d7f6, 0x1e950, 0x1fbf0, 0x11f50,
+    ] {
+        chars.extend([zero - 1, zero, zero + 9, zero + 10]);
+    }
+    for c in chars.into_iter().filter_map(char::from_u32) {
+        cases.push(format!("Thu,{c}02 Jan 2020 03:04:05 GMT"));
+        cases.push(format!("02 Jan {c} 03:04:05 2020"));
+        cases.push(format!("0{c} Jan 2020 03:04:05 GMT"));
+    }
+    compare("ims", &cases, |s| match parse_if_modified_since(s) {
+        Some(t) => t.to_string(),
+        None => "None".into(),
+    });
+}
+
+#[test]
+fn mtime_seconds_matches_python() {
+    use socketserver::http::parsedate::mtime_seconds;
+    let mut cases = Vec::new();
+    for sec in [
+        0i64,
+        1,
+        -1,
+        -2,
+        86_399,
+        1_577_934_245,
+        1 << 31,
+        1 << 33,
+        253_402_300_798,
+    ] {
+        for nsec in [
+            0i64,
+            1,
+            499,
+            500,
+            501,
+            999_999,
+            499_999_999,
+            500_000_000,
+            999_000_000,
+            999_999_000,
+            999_999_499,
+            999_999_500,
+            999_999_501,
+            999_999_999,
+        ] {
+            cases.push(format!("{sec} {nsec}"));
+        }
+    }
+    compare("mtime", &cases, |s| {
+        let mut it = s.split(' ').map(|x| x.parse::<i64>().unwrap());
+        mtime_seconds(it.next().unwrap(), it.next().unwrap()).to_string()
+    });
+}

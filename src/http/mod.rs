@@ -5,6 +5,7 @@ pub mod headers;
 pub mod listing;
 pub mod mime;
 pub mod parse;
+pub mod parsedate;
 pub mod pyrepr;
 pub mod status;
 pub mod url;

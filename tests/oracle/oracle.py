@@ -112,7 +112,15 @@ def ims(s):
     return str(int(dt.timestamp()))
 
 
+def mtime(s):
+    sec, nsec = (int(x) for x in s.split())
+    # os.stat builds st_mtime as sec + nsec * 1e-9 (a float).
+    dt = datetime.datetime.fromtimestamp(sec + nsec * 1e-9, datetime.timezone.utc)
+    return str(int(dt.replace(microsecond=0).timestamp()))
+
+
 MODES = {
+    "mtime": mtime,
     "quote": lambda s: urllib.parse.quote(s),
     "quote_fs": None,  # raw bytes, below
     "unquote": lambda s: hexs(urllib.parse.unquote(s)),
