@@ -42,7 +42,8 @@ pub fn oracle(test: &str) -> Option<Oracle> {
     if std::env::var_os("CI").is_some() {
         panic!("{msg}; CI is set, so the oracle comparison cannot be skipped");
     }
-    println!("SKIP: {msg}; oracle comparison skipped");
+    // Straight to stderr, past the test harness's capture, so the skip is seen.
+    let _ = writeln!(std::io::stderr(), "SKIP: {msg}; oracle comparison skipped");
     None
 }
 
