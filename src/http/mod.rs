@@ -1,16 +1,21 @@
 //! Python's `http.server`: [`BaseHttpRequestHandler`] and its per-connection
 //! [`HttpRequest`], the servers ([`HttpServer`], [`ThreadingHttpServer`], the pool
 //! variant), fast.ai's [`MinimalHttpHandler`], and the sans-IO pieces they are built from
-//! (the request parser, [`HttpMessage`], the status table).
+//! (the request parser, [`HttpMessage`], the status table, URL and MIME helpers, the
+//! directory listing).
 
 mod date;
 mod handler;
 pub mod headers;
+pub mod listing;
+pub mod mime;
 mod minimal;
 pub mod parse;
+pub mod parsedate;
 pub mod pyrepr;
 mod server;
 pub mod status;
+pub mod url;
 
 pub use date::{date_time_string, log_date_time_string, MONTHNAME, WEEKDAYNAME};
 pub use handler::{
