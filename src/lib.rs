@@ -101,7 +101,7 @@ pub use handler::{
 };
 pub use http::{
     BaseHttpRequestHandler, HttpRequest, HttpServer, MinimalHttpHandler, MinimalHttpRequest,
-    ThreadPoolHttpServer, ThreadingHttpServer,
+    SimpleHttpRequestHandler, ThreadPoolHttpServer, ThreadingHttpServer,
 };
 pub use mixin::{
     ForkingMixIn, ForkingTcpServer, ForkingUdpServer, ForkingUnixDatagramServer,

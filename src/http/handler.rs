@@ -202,15 +202,7 @@ pub trait BaseHttpRequestHandler: Send + Sync + 'static {
     /// `format` and `args` do, so a `log_message` that ignores it costs nothing. Override
     /// to log elsewhere, or not at all.
     fn log_message(&self, h: &HttpRequest<'_>, message: fmt::Arguments<'_>) {
-        let message = message.to_string();
-        let mut line = String::with_capacity(64 + message.len());
-        line.push_str(&self.address_string(h));
-        line.push_str(" - - [");
-        line.push_str(&super::date::log_date_time_string());
-        line.push_str("] ");
-        escape_control_chars(&message, &mut line);
-        line.push('\n');
-        let _ = io::stderr().lock().write_all(line.as_bytes());
+        default_log_message(self, h, message);
     }
 
     /// Python's `version_string()`: `server_version + " " + sys_version`, sent as the
@@ -634,6 +626,24 @@ impl<'a> HttpRequest<'a> {
         self.headers_buffer.clear();
         self.wfile.discard();
     }
+}
+
+/// Python's `BaseHTTPRequestHandler.log_message` body: one line to stderr,
+/// `<address> - - [<local time>] <message>`, control characters escaped.
+pub fn default_log_message<H: BaseHttpRequestHandler + ?Sized>(
+    class: &H,
+    h: &HttpRequest<'_>,
+    message: fmt::Arguments<'_>,
+) {
+    let message = message.to_string();
+    let mut line = String::with_capacity(64 + message.len());
+    line.push_str(&class.address_string(h));
+    line.push_str(" - - [");
+    line.push_str(&super::date::log_date_time_string());
+    line.push_str("] ");
+    escape_control_chars(&message, &mut line);
+    line.push('\n');
+    let _ = io::stderr().lock().write_all(line.as_bytes());
 }
 
 /// The path and query of a request target, as `urlparse` splits them.

@@ -14,15 +14,17 @@ pub mod parse;
 pub mod parsedate;
 pub mod pyrepr;
 mod server;
+mod simple;
 pub mod status;
 pub mod url;
 
 pub use date::{date_time_string, log_date_time_string, MONTHNAME, WEEKDAYNAME};
 pub use handler::{
-    format_error_page, handle_one_request, parse_request, split_path, BaseHttpRequestHandler,
+    default_log_message, format_error_page, handle_one_request, parse_request, split_path, BaseHttpRequestHandler,
     HttpRequest, DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE, SERVER_VERSION, SYS_VERSION,
 };
 pub use headers::{parse_headers, HttpMessage};
 pub use minimal::{MinimalHttpHandler, MinimalHttpRequest};
-pub use server::{getfqdn, HttpServer, ThreadPoolHttpServer, ThreadingHttpServer};
+pub use server::{get_best_family, getfqdn, HttpServer, ThreadPoolHttpServer, ThreadingHttpServer};
+pub use simple::{Body, SimpleHttpRequestHandler, SIMPLE_SERVER_VERSION};
 pub use status::responses;

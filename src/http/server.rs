@@ -74,6 +74,13 @@ pub fn getfqdn(name: &str) -> String {
     addr.and_then(sys::name_of).unwrap_or(name)
 }
 
+/// Python's `http.server._get_best_family(bind, port)`: the first address
+/// `getaddrinfo(bind, port, SOCK_STREAM, AI_PASSIVE)` gives. `None` means every
+/// interface, in the family the system prefers; an IPv6 literal gives IPv6.
+pub fn get_best_family(bind: Option<&str>, port: u16) -> std::io::Result<std::net::SocketAddr> {
+    sys::passive_address(bind, port)
+}
+
 impl<H: Send + Sync + 'static, M> FromAddress<H, M> for HttpServer<H>
 where
     H: RequestHandlerClass<Connection, M>,

@@ -274,6 +274,121 @@ impl SignalSet {
     }
 }
 
+/// Sends `data` on a connected socket, telling the kernel more follows at once
+/// (`MSG_MORE` on Linux), so that a header block and the file sent right after it share
+/// a packet. Returns how many bytes were sent.
+pub(crate) fn send_more(fd: RawFd, data: &[u8]) -> io::Result<usize> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let flags = libc::MSG_MORE | libc::MSG_NOSIGNAL;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let flags = 0;
+    loop {
+        // SAFETY: `data` is valid for reads of `data.len()` bytes for the whole call.
+        let n = unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), flags) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Copies up to `count` bytes of the file `file` from `offset` to the socket `sock` in
+/// the kernel (`sendfile(2)`); returns how many were sent (0 at end of file).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn sendfile(sock: RawFd, file: RawFd, offset: u64, count: usize) -> io::Result<usize> {
+    let mut off = offset as libc::off_t;
+    loop {
+        // SAFETY: both descriptors are open for the duration of the call (the caller holds
+        // them) and `off` is a valid, writable off_t.
+        let n = unsafe { libc::sendfile(sock, file, &mut off, count) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Copies up to `count` bytes of the file `file` from `offset` to the socket `sock` in
+/// the kernel (`sendfile(2)`); returns how many were sent (0 at end of file).
+#[cfg(target_vendor = "apple")]
+pub(crate) fn sendfile(sock: RawFd, file: RawFd, offset: u64, count: usize) -> io::Result<usize> {
+    loop {
+        let mut len = count as libc::off_t;
+        // SAFETY: both descriptors are open for the duration of the call; `len` is a
+        // valid, writable off_t; no header/trailer vectors are passed (null).
+        let r = unsafe {
+            libc::sendfile(file, sock, offset as libc::off_t, &mut len, std::ptr::null_mut(), 0)
+        };
+        if r == 0 || len > 0 {
+            return Ok(len as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// No `sendfile` here: the caller copies through user space.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+pub(crate) fn sendfile(_: RawFd, _: RawFd, _: u64, _: usize) -> io::Result<usize> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+/// The first address `getaddrinfo(host, port, SOCK_STREAM, AI_PASSIVE)` gives: what
+/// Python's `http.server` binds (`_get_best_family`). `None` as host means every
+/// interface, in the family the system lists first.
+pub(crate) fn passive_address(host: Option<&str>, port: u16) -> io::Result<std::net::SocketAddr> {
+    use std::ffi::CString;
+    let host = host
+        .map(|h| CString::new(h).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput)))
+        .transpose()?;
+    let service = CString::new(port.to_string()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: an all-zero addrinfo is a valid "no hints" value; fields are then set.
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_socktype = libc::SOCK_STREAM;
+    hints.ai_flags = libc::AI_PASSIVE;
+    let mut res: *mut libc::addrinfo = std::ptr::null_mut();
+    // SAFETY: the strings are NUL-terminated and live across the call; `hints` is valid;
+    // `res` receives a list that is freed below with freeaddrinfo.
+    let r = unsafe {
+        libc::getaddrinfo(
+            host.as_ref().map_or(std::ptr::null(), |h| h.as_ptr()),
+            service.as_ptr(),
+            &hints,
+            &mut res,
+        )
+    };
+    if r != 0 || res.is_null() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("getaddrinfo failed ({r})"),
+        ));
+    }
+    // SAFETY: `res` is a non-null list from getaddrinfo; its first entry's ai_addr points
+    // to ai_addrlen bytes of socket address, copied into storage sized for any address.
+    let copied = unsafe {
+        let first = &*res;
+        socket2::SockAddr::try_init(|storage, len| {
+            let n = (first.ai_addrlen as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
+            std::ptr::copy_nonoverlapping(first.ai_addr.cast::<u8>(), storage.cast::<u8>(), n);
+            *len = n as libc::socklen_t;
+            Ok(())
+        })
+    };
+    // SAFETY: `res` came from a successful getaddrinfo and is freed exactly once.
+    unsafe { libc::freeaddrinfo(res) };
+    let (_, addr) = copied?;
+    addr.as_socket()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an internet address"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,161 @@
+//! `python -m http.server`, in Rust: serves a directory over HTTP with the same command
+//! line, the same start-up line, the same log lines and the same bytes on the wire.
+//!
+//! ```text
+//! cargo run --release --example http_server            # the current directory on port 8000
+//! cargo run --release --example http_server -- -d /srv -b 127.0.0.1 -p HTTP/1.1 8080
+//! cargo run --release --example http_server -- -H 'Cache-Control: no-cache'
+//! ```
+//!
+//! Options (Python's, plus Python 3.15's `--header`):
+//!
+//! * `port` — bind to this port (default: 8000)
+//! * `-b, --bind ADDRESS` — bind to this address (default: all interfaces)
+//! * `-d, --directory DIRECTORY` — serve this directory (default: current directory)
+//! * `-p, --protocol VERSION` — conform to this HTTP version (default: HTTP/1.0)
+//! * `-H, --header 'NAME: VALUE'` (or `--header NAME VALUE`) — add a response header;
+//!   repeatable
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use socketserver::http::{get_best_family, SimpleHttpRequestHandler, ThreadingHttpServer};
+use socketserver::server::{shutdown_on_signals, SIGINT};
+use socketserver::BaseServer;
+
+const USAGE: &str = "usage: http_server [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [-H HEADER] [port]";
+
+const HELP: &str = "
+positional arguments:
+  port                  bind to this port (default: 8000)
+
+options:
+  -h, --help            show this help message and exit
+  -b, --bind ADDRESS    bind to this address (default: all interfaces)
+  -d, --directory DIRECTORY
+                        serve this directory (default: current directory)
+  -p, --protocol VERSION
+                        conform to this HTTP version (default: HTTP/1.0)
+  -H, --header HEADER   add a response header, 'NAME: VALUE' (repeatable)";
+
+struct Args {
+    port: u16,
+    bind: Option<String>,
+    directory: PathBuf,
+    protocol: String,
+    headers: Vec<(String, String)>,
+}
+
+/// argparse's error: usage and message on stderr, exit status 2.
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("{USAGE}\nhttp_server: error: {message}");
+    ExitCode::from(2)
+}
+
+fn parse_args() -> Result<Args, ExitCode> {
+    let mut args = Args {
+        port: 8000,
+        bind: None,
+        directory: std::env::current_dir().unwrap_or_else(|_| ".".into()),
+        protocol: "HTTP/1.0".into(),
+        headers: Vec::new(),
+    };
+    let mut port_seen = false;
+    let mut it = std::env::args().skip(1).peekable();
+    while let Some(arg) = it.next() {
+        // --opt=value spellings.
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |flag: &str| -> Result<String, ExitCode> {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| usage_error(&format!("argument {flag}: expected one argument")))
+        };
+        match name.as_str() {
+            "-h" | "--help" => {
+                println!("{USAGE}\n{HELP}");
+                return Err(ExitCode::SUCCESS);
+            }
+            "-b" | "--bind" => args.bind = Some(value("-b/--bind")?),
+            "-d" | "--directory" => args.directory = value("-d/--directory")?.into(),
+            "-p" | "--protocol" => args.protocol = value("-p/--protocol")?,
+            "-H" | "--header" => {
+                let first = value("-H/--header")?;
+                let (n, v) = match first.split_once(':') {
+                    Some((n, v)) => (n.trim().to_owned(), v.trim().to_owned()),
+                    None => match it.next() {
+                        Some(v) => (first, v),
+                        None => return Err(usage_error("argument -H/--header: expected NAME: VALUE")),
+                    },
+                };
+                args.headers.push((n, v));
+            }
+            other if other.starts_with('-') && other.len() > 1 => {
+                return Err(usage_error(&format!("unrecognized arguments: {other}")));
+            }
+            other => {
+                if port_seen {
+                    return Err(usage_error(&format!("unrecognized arguments: {other}")));
+                }
+                args.port = other
+                    .parse()
+                    .map_err(|_| usage_error(&format!("argument port: invalid int value: '{other}'")))?;
+                port_seen = true;
+            }
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    match serve(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("http_server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: Args) -> socketserver::Result<ExitCode> {
+    let mut handler = SimpleHttpRequestHandler::new(&args.directory);
+    handler.protocol_version = args.protocol;
+    handler.response_headers = args.headers;
+
+    // Python's test(): the first passive address for -b (all interfaces if none), and
+    // a DualStackServer that clears IPV6_V6ONLY so "::" also takes IPv4.
+    let addr = get_best_family(args.bind.as_deref(), args.port)?;
+    let mut server = ThreadingHttpServer::unbound(addr, handler)?;
+    if addr.is_ipv6() {
+        if let Some(sock) = server.socket_mut() {
+            let _ = sock.set_only_v6(false);
+        }
+    }
+    server.server_bind()?;
+    server.server_activate()?;
+    let server = Arc::new(server);
+
+    let bound = server.server_address;
+    let host = bound.ip().to_string();
+    let url_host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+    println!(
+        "Serving HTTP on {host} port {} (http://{url_host}:{}/) ...",
+        bound.port(),
+        bound.port()
+    );
+
+    let watch = shutdown_on_signals(server.shutdown_handle())?;
+    server.serve_forever(socketserver::POLL_INTERVAL)?;
+    if watch.received() == Some(SIGINT) {
+        println!("\nKeyboard interrupt received, exiting.");
+    }
+    server.server_close();
+    Ok(ExitCode::SUCCESS)
+}
