@@ -475,3 +475,223 @@ pub fn parse_headers<R: BufRead>(rfile: &mut R) -> io::Result<Result<HttpMessage
     let mut block = Vec::new();
     Ok(read_header_block(rfile, &mut block)?.map(|()| HttpMessage::parse(&block)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(block: &[u8]) -> Vec<(String, String)> {
+        HttpMessage::parse(block)
+            .iter()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// (header block, CPython 3.13.0's `msg.items()`, CPython's `str(msg)`).
+    const TABLE: &[(&[u8], &[(&str, &str)], &str)] = &[
+        // python-stdlib.md §2.9.6
+        (
+            b"NoColonHere\r\nX: 1\r\n\r\n",
+            &[],
+            "\nNoColonHere\nX: 1\n\n",
+        ),
+        (b"X : spaced\r\n\r\n", &[], "\nX : spaced\n\n"),
+        (
+            b"X: 1\r\n  continued\r\n\r\n",
+            &[("X", "1\r\n  continued")],
+            "X: 1\n  continued\n\n",
+        ),
+        (
+            b"X: a\rY: b\r\n\r\n",
+            &[("X", "a"), ("Y", "b")],
+            "X: a\nY: b\n\n",
+        ),
+        (
+            b"X: \xe4\xff\r\n\r\n",
+            &[("X", "\u{e4}\u{ff}")],
+            "X: \u{e4}\u{ff}\n\n",
+        ),
+        (
+            b"Host: a\r\nHost: b\r\n\r\n",
+            &[("Host", "a"), ("Host", "b")],
+            "Host: a\nHost: b\n\n",
+        ),
+        // The blank line, EOF, values.
+        (b"\r\n", &[], "\n"),
+        (b"", &[], "\n"),
+        (b"X: 1", &[("X", "1")], "X: 1\n\n"),
+        (b"X: a   \r\n\r\n", &[("X", "a   ")], "X: a   \n\n"),
+        (b"X:\t \tv\r\n\r\n", &[("X", "v")], "X: v\n\n"),
+        (b"X:\r\n\r\n", &[("X", "")], "X: \n\n"),
+        (b"X: a:b: c\r\n\r\n", &[("X", "a:b: c")], "X: a:b: c\n\n"),
+        (b"X: a\x00b\r\n\r\n", &[("X", "a\x00b")], "X: a\x00b\n\n"),
+        // Folding: verbatim in the value, re-folded by str().
+        (
+            b"X: 1\r\n\tcontinued\r\nY: 2\r\n\r\n",
+            &[("X", "1\r\n\tcontinued"), ("Y", "2")],
+            "X: 1\n\tcontinued\nY: 2\n\n",
+        ),
+        (
+            b"X:\r\n  cont\r\n\r\n",
+            &[("X", "\r\n  cont")],
+            "X: \n  cont\n\n",
+        ),
+        (b"X: 1\r\n \r\n\r\n", &[("X", "1\r\n ")], "X: 1\n\n"),
+        (b"X: 1\r\n\t\r\n\r\n", &[("X", "1\r\n\t")], "X: 1\t\n\n"),
+        (
+            b"X: 1 \r\n  2\r\n\r\n",
+            &[("X", "1 \r\n  2")],
+            "X: 1\n  2\n\n",
+        ),
+        (
+            b"X: 1\r\n  a: b\r\n\r\n",
+            &[("X", "1\r\n  a: b")],
+            "X: 1\n  a: b\n\n",
+        ),
+        (b" first\r\nX: 1\r\n\r\n", &[("X", "1")], "X: 1\n\n"),
+        // A bare CR before the CRLF is a blank line: the rest is the payload.
+        (b"X: a\r\r\nY: b\r\n\r\n", &[("X", "a")], "X: a\n\nY: b\n\n"),
+        // `From ` lines.
+        (b"From me\r\nX: 1\r\n\r\n", &[("X", "1")], "X: 1\n\n"),
+        (
+            b"X: 1\r\nFrom me\r\n\r\n",
+            &[("X", "1")],
+            "X: 1\n\nFrom me\n",
+        ),
+        (
+            b"X: 1\r\n  c\r\nFrom me\r\n\r\n",
+            &[("X", "1\r\n  c")],
+            "X: 1\n  c\n\nFrom me\n",
+        ),
+        (
+            b"X: 1\r\nFrom me\r\nY: 2\r\n\r\n",
+            &[("X", "1"), ("Y", "2")],
+            "X: 1\nY: 2\n\n",
+        ),
+        (
+            b"X: 1\r\nFrom me\r\n  cont\r\nY: 2\r\n\r\n",
+            &[("X", "1"), ("Y", "2")],
+            "X: 1\nY: 2\n\n",
+        ),
+        (
+            b"X: 1\r\nFrom me\r\n\rY: 2\r\n\r\n",
+            &[("X", "1")],
+            "X: 1\n\nFrom me\nY: 2\n\n",
+        ),
+        (b"From: me\r\n\r\n", &[("From", "me")], "From: me\n\n"),
+        // Empty names.
+        (b":x\r\n  c\r\nY: 1\r\n\r\n", &[("Y", "1")], "Y: 1\n\n"),
+        // The payload of a message/* type is a nested message.
+        (
+            b"Content-Type: message/rfc822\r\n\r\n",
+            &[("Content-Type", "message/rfc822")],
+            "Content-Type: message/rfc822\n\n\n",
+        ),
+        (
+            b"X: 1\r\nbody\r\nmore\r\n\r\n",
+            &[("X", "1")],
+            "X: 1\n\nbody\nmore\n\n",
+        ),
+    ];
+
+    #[test]
+    fn header_blocks_match_cpython() {
+        for (block, want, text) in TABLE {
+            let m = HttpMessage::parse(block);
+            assert_eq!(
+                items(block),
+                pairs(want),
+                "{:?}",
+                String::from_utf8_lossy(block)
+            );
+            assert_eq!(m.to_string(), *text, "{:?}", String::from_utf8_lossy(block));
+        }
+    }
+
+    #[test]
+    fn lookups_ignore_case_and_return_the_first() {
+        let m = HttpMessage::parse(b"Host: a\r\nX-Y: 1\r\nhost: b\r\nHOST: c\r\n\r\n");
+        assert_eq!(m.get("host"), Some("a"));
+        assert_eq!(m.get("HoSt"), Some("a"));
+        assert_eq!(m.get("x-y"), Some("1"));
+        assert_eq!(m.get("missing"), None);
+        assert_eq!(m.get_all("HOST").collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(m.get_all("nope").count(), 0);
+        assert_eq!(m.len(), 4);
+        assert!(!m.is_empty());
+        // Python lower-cases with Unicode rules: KELVIN SIGN is `k`.
+        let m = HttpMessage::parse(b"Keep: 1\r\n\r\n");
+        assert_eq!(m.get("\u{212a}eep"), Some("1"));
+        assert_eq!(m.get("\u{e9}"), None);
+    }
+
+    #[test]
+    fn add_header_and_clear() {
+        let mut m = HttpMessage::parse(b"A: 1\r\nbody\r\n");
+        m.add_header("B", "2");
+        m.add_header("Ü", "\u{263a}");
+        assert_eq!(m.get("b"), Some("2"));
+        assert_eq!(m.get("ü"), Some("\u{263a}"));
+        assert_eq!(m.to_string(), "A: 1\nB: 2\nÜ: \u{263a}\n\nbody\n");
+        m.clear();
+        assert!(m.is_empty());
+        assert_eq!(m.to_string(), "\n");
+        assert_eq!(m, HttpMessage::new());
+    }
+
+    #[test]
+    fn reparsing_reuses_storage() {
+        let mut m = HttpMessage::new();
+        let big = b"Host: example.com\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\nX-1: a\r\n\r\n";
+        m.parse_into(big);
+        let (text_cap, fields_cap) = (m.text.capacity(), m.fields.capacity());
+        let text_ptr = m.text.as_ptr();
+        for _ in 0..3 {
+            m.parse_into(b"Host: b\r\nAccept: */*\r\n\r\n");
+            assert_eq!(m.get("host"), Some("b"));
+            m.parse_into(big);
+            assert_eq!(m.len(), 4);
+        }
+        assert_eq!(
+            (m.text.capacity(), m.fields.capacity()),
+            (text_cap, fields_cap)
+        );
+        assert_eq!(m.text.as_ptr(), text_ptr);
+    }
+
+    #[test]
+    fn parse_headers_reads_then_parses() {
+        let mut input: &[u8] = b"A: 1\r\nB: 2\r\n\r\nrest";
+        let m = parse_headers(&mut input).unwrap().unwrap();
+        assert_eq!(m.get("b"), Some("2"));
+        assert_eq!(input, b"rest");
+        let mut many: &[u8] = &b"A: 1\r\n".repeat(100);
+        assert_eq!(
+            parse_headers(&mut many).unwrap().unwrap_err(),
+            HeaderError::TooManyHeaders
+        );
+    }
+
+    #[test]
+    fn splitlines_is_pythons() {
+        assert_eq!(py_splitlines(""), Vec::<&str>::new());
+        assert_eq!(py_splitlines("a\n"), ["a"]);
+        assert_eq!(
+            py_splitlines("a\r\nb\rc\x0bd\x1ee\u{85}f\n\n"),
+            ["a", "b", "c", "d", "e", "f", ""]
+        );
+        assert_eq!(py_splitlines("a\x1fb"), ["a\x1fb"]);
+    }
+
+    #[test]
+    fn debug_lists_the_pairs() {
+        let m = HttpMessage::parse(b"A: 1\r\n\r\n");
+        assert_eq!(format!("{m:?}"), r#"[("A", "1")]"#);
+    }
+}

@@ -383,3 +383,459 @@ pub fn read_header_block<R: BufRead>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Expect =
+        Result<(&'static str, &'static str, Option<&'static str>, (u32, u32)), (u16, &'static str)>;
+
+    /// (request line as the handler reads it, what CPython 3.13.0 makes of it).
+    const TABLE: &[(&[u8], Expect)] = &[
+        // python-stdlib.md §2.2 (BaseHTTPServerTestCase)
+        (
+            b"GET / HTTP/1.1\r\n",
+            Ok(("GET", "/", Some("HTTP/1.1"), (1, 1))),
+        ),
+        (
+            b"XYZBOGUS / HTTP/1.1\n",
+            Ok(("XYZBOGUS", "/", Some("HTTP/1.1"), (1, 1))),
+        ),
+        (
+            b"GET / FUBAR\r\n",
+            Err((400, "Bad request version ('FUBAR')")),
+        ),
+        (
+            b"GET / HTTP/9.9.9\r\n",
+            Err((400, "Bad request version ('HTTP/9.9.9')")),
+        ),
+        (
+            b"GET / HTTP/-9_9_9.+9_9_9\r\n",
+            Err((400, "Bad request version ('HTTP/-9_9_9.+9_9_9')")),
+        ),
+        (
+            b"GET / HTTP/909876543210.0\r\n",
+            Err((400, "Bad request version ('HTTP/909876543210.0')")),
+        ),
+        (
+            b"GET / HTTP/1.909876543210\r\n",
+            Err((400, "Bad request version ('HTTP/1.909876543210')")),
+        ),
+        (b"GET / \r\n", Ok(("GET", "/", None, (0, 9)))),
+        (
+            b"CUSTOM / \r\n",
+            Err((400, "Bad HTTP/0.9 request type ('CUSTOM')")),
+        ),
+        (
+            b"GET / HTTP/9.9\r\n",
+            Err((505, "Invalid HTTP version (9.9)")),
+        ),
+        (b" /  \r\n", Err((400, "Bad request syntax (' /  ')"))),
+        // §2.9.1 (stock handler)
+        (
+            b"GET / HTTP/1.0\r\n",
+            Ok(("GET", "/", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET / HTTP/01.1\r\n",
+            Ok(("GET", "/", Some("HTTP/01.1"), (1, 1))),
+        ),
+        (
+            b"get / HTTP/1.0\r\n",
+            Ok(("get", "/", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET / HTTP/1.0\n",
+            Ok(("GET", "/", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET / HTTP/-1.1\r\n",
+            Err((400, "Bad request version ('HTTP/-1.1')")),
+        ),
+        (
+            b"GET / http/1.1\r\n",
+            Err((400, "Bad request version ('http/1.1')")),
+        ),
+        (
+            b"GET / HTTP/2.0\r\n",
+            Err((505, "Invalid HTTP version (2.0)")),
+        ),
+        (
+            b"POST /\r\n",
+            Err((400, "Bad HTTP/0.9 request type ('POST')")),
+        ),
+        (b"GET /\r\n", Ok(("GET", "/", None, (0, 9)))),
+        (b"GET\r\n", Err((400, "Bad request syntax ('GET')"))),
+        (
+            b"GET /spaced out HTTP/1.1\r\n",
+            Err((400, "Bad request syntax ('GET /spaced out HTTP/1.1')")),
+        ),
+        (b"\r\n", Err((0, ""))),
+        (b"", Err((0, ""))),
+        (
+            b"<script>alert(\"hello\")</script> / HTTP/1.1\r\n",
+            Ok((
+                "<script>alert(\"hello\")</script>",
+                "/",
+                Some("HTTP/1.1"),
+                (1, 1),
+            )),
+        ),
+        // §2.9.6 (leniency)
+        (
+            b"GET  /a   HTTP/1.0  \r\n",
+            Ok(("GET", "/a", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET\t/a\tHTTP/1.0\r\n",
+            Ok(("GET", "/a", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b" GET /a HTTP/1.0\r\n",
+            Ok(("GET", "/a", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET //a//b HTTP/1.0\r\n",
+            Ok(("GET", "/a//b", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET http://h/x HTTP/1.0\r\n",
+            Ok(("GET", "http://h/x", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET * HTTP/1.0\r\n",
+            Ok(("GET", "*", Some("HTTP/1.0"), (1, 0))),
+        ),
+        // Edges: Python's whitespace, version corner cases, repr quoting.
+        (
+            b"GET\x1c/\x1dHTTP/1.0\x1f",
+            Ok(("GET", "/", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET\x85/\xa0HTTP/1.0",
+            Ok(("GET", "/", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET\x0b/\x0cHTTP/1.0\r\r\n",
+            Ok(("GET", "/", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET / HTTP/1.1\n\r",
+            Ok(("GET", "/", Some("HTTP/1.1"), (1, 1))),
+        ),
+        (
+            b"GET\x00/ HTTP/1.0",
+            Err((400, "Bad HTTP/0.9 request type ('GET\\x00/')")),
+        ),
+        (
+            b"GET / HTTP/\xb2.\xb3",
+            Err((400, "Bad request version ('HTTP/².³')")),
+        ),
+        (
+            b"GET / HTTP/1.",
+            Err((400, "Bad request version ('HTTP/1.')")),
+        ),
+        (
+            b"GET / HTTP/.1",
+            Err((400, "Bad request version ('HTTP/.1')")),
+        ),
+        (
+            b"GET / HTTP/1",
+            Err((400, "Bad request version ('HTTP/1')")),
+        ),
+        (
+            b"GET / HTTP/1/1",
+            Err((400, "Bad request version ('HTTP/1/1')")),
+        ),
+        (
+            b"GET / HTTP/+1.1",
+            Err((400, "Bad request version ('HTTP/+1.1')")),
+        ),
+        (
+            b"GET / HTTP/0000000001.9999999999",
+            Ok((
+                "GET",
+                "/",
+                Some("HTTP/0000000001.9999999999"),
+                (1, u32::MAX),
+            )),
+        ),
+        (
+            b"GET / HTTP/00000000001.1",
+            Err((400, "Bad request version ('HTTP/00000000001.1')")),
+        ),
+        (
+            b"GET / HTTP/9999999999.0",
+            Err((505, "Invalid HTTP version (9999999999.0)")),
+        ),
+        (
+            b"GET / HTTP/02.0",
+            Err((505, "Invalid HTTP version (02.0)")),
+        ),
+        (
+            b"GET / HTTP/0.9",
+            Ok(("GET", "/", Some("HTTP/0.9"), (0, 9))),
+        ),
+        (
+            b"GET /a /b HTTP/2.0",
+            Err((505, "Invalid HTTP version (2.0)")),
+        ),
+        (
+            b"GET /a /b HTTP/1.1",
+            Err((400, "Bad request syntax ('GET /a /b HTTP/1.1')")),
+        ),
+        (b"A B C FOO", Err((400, "Bad request version ('FOO')"))),
+        (b"GET / it's", Err((400, "Bad request version (\"it's\")"))),
+        (b"GET / 'x\"", Err((400, "Bad request version ('\\'x\"')"))),
+        (
+            b"P\xe9\\ /",
+            Err((400, "Bad HTTP/0.9 request type ('Pé\\\\')")),
+        ),
+        (
+            b"GET /\x1b\x7f HTTP/1.0 x",
+            Err((400, "Bad request version ('x')")),
+        ),
+        (
+            b"GET /\x1b\x7f\xa0 HTTP/1.0 HTTP/1.0",
+            Err((
+                400,
+                "Bad request syntax ('GET /\\x1b\\x7f\\xa0 HTTP/1.0 HTTP/1.0')",
+            )),
+        ),
+        (
+            b"GET ////// HTTP/1.1",
+            Ok(("GET", "/", Some("HTTP/1.1"), (1, 1))),
+        ),
+        (b"GET //x", Ok(("GET", "/x", None, (0, 9)))),
+        (b"GET /x/", Ok(("GET", "/x/", None, (0, 9)))),
+        (b" \t\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\r\n", Err((0, ""))),
+    ];
+
+    fn run(raw: &[u8]) -> Result<(String, String, Option<String>, (u32, u32)), (u16, String)> {
+        let mut s = String::new();
+        decode_latin1(raw, &mut s);
+        match parse_request_line(s.trim_end_matches(['\r', '\n'])) {
+            Ok(rl) => Ok((
+                rl.command.to_owned(),
+                rl.path.to_owned(),
+                rl.version.map(str::to_owned),
+                rl.version_number,
+            )),
+            Err(e) => Err((e.code(), e.message())),
+        }
+    }
+
+    #[test]
+    fn request_lines_match_cpython() {
+        for (raw, want) in TABLE {
+            let want = match want {
+                Ok((c, p, v, n)) => Ok((c.to_string(), p.to_string(), v.map(str::to_owned), *n)),
+                Err((code, m)) => Err((*code, m.to_string())),
+            };
+            assert_eq!(
+                run(raw),
+                want,
+                "request line {:?}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+    }
+
+    #[test]
+    fn errors_carry_what_send_error_needs() {
+        let e = parse_request_line("GET / FUBAR").unwrap_err();
+        assert_eq!(e, RequestLineError::BadVersion("FUBAR".into()));
+        let e = parse_request_line("GET / HTTP/2.0").unwrap_err();
+        assert_eq!(e, RequestLineError::UnsupportedVersion("2.0".into()));
+        assert_eq!(e.to_string(), "Invalid HTTP version (2.0)");
+        let e = parse_request_line("GET").unwrap_err();
+        assert_eq!(e, RequestLineError::BadSyntax("GET".into()));
+        let e = parse_request_line("PUT /").unwrap_err();
+        assert_eq!(e, RequestLineError::BadHttp09Method("PUT".into()));
+        assert_eq!(
+            parse_request_line("  ").unwrap_err(),
+            RequestLineError::Empty
+        );
+        assert_eq!(RequestLineError::Empty.code(), 0);
+        assert_eq!(RequestLineError::Empty.message(), "");
+    }
+
+    #[test]
+    fn results_borrow_from_the_line() {
+        let line = String::from("GET ///a HTTP/1.1");
+        let rl = parse_request_line(&line).unwrap();
+        let range = line.as_bytes().as_ptr_range();
+        for part in [rl.command, rl.path, rl.version.unwrap()] {
+            assert!(range.contains(&part.as_ptr()));
+        }
+        assert_eq!(rl.path, "/a");
+    }
+
+    #[test]
+    fn python_whitespace_is_not_rusts() {
+        // U+001C..U+001F split words in Python; they are not Rust whitespace.
+        for c in ['\x1c', '\x1d', '\x1e', '\x1f'] {
+            assert!(is_py_space(c) && !c.is_whitespace());
+        }
+        // U+200B is neither.
+        assert!(!is_py_space('\u{200b}'));
+        let line = "GET\u{3000}/\u{2028}HTTP/1.1";
+        assert_eq!(parse_request_line(line).unwrap().path, "/");
+    }
+
+    #[test]
+    fn decode_latin1_maps_bytes_to_code_points() {
+        let all: Vec<u8> = (0..=255).collect();
+        let mut s = String::from("keep:");
+        decode_latin1(&all, &mut s);
+        let want: String = "keep:".chars().chain((0..=255u8).map(char::from)).collect();
+        assert_eq!(s, want);
+        let mut ascii = String::new();
+        decode_latin1(b"GET / HTTP/1.1", &mut ascii);
+        assert_eq!(ascii, "GET / HTTP/1.1");
+    }
+
+    fn read(input: &[u8]) -> (Result<(), HeaderError>, Vec<u8>, usize) {
+        let mut r = input;
+        let mut block = Vec::new();
+        let res = read_header_block(&mut r, &mut block).unwrap();
+        (res, block, input.len() - r.len())
+    }
+
+    #[test]
+    fn header_block_stops_at_the_blank_line() {
+        for (input, block) in [
+            (
+                &b"A: 1\r\nB: 2\r\n\r\nbody"[..],
+                &b"A: 1\r\nB: 2\r\n\r\n"[..],
+            ),
+            (b"A: 1\n\nbody", b"A: 1\n\n"),
+            (b"\r\nbody", b"\r\n"),
+            (b"\nbody", b"\n"),
+            (b"", b""),
+            (b"A: 1\r\n", b"A: 1\r\n"),
+            (b"A: 1", b"A: 1"),
+            // A bare CR does not end the block (the email parser splits on it later).
+            (b"A: 1\r\r\nB\r\n\r\nx", b"A: 1\r\r\nB\r\n\r\n"),
+            (b"A: 1\r\n \r\n\r\nx", b"A: 1\r\n \r\n\r\n"),
+        ] {
+            let (res, got, consumed) = read(input);
+            assert_eq!(res, Ok(()));
+            assert_eq!(got, block);
+            assert_eq!(consumed, block.len(), "nothing past the block is consumed");
+        }
+    }
+
+    #[test]
+    fn header_block_appends() {
+        let mut r: &[u8] = b"B: 2\r\n\r\n";
+        let mut block = b"kept".to_vec();
+        read_header_block(&mut r, &mut block).unwrap().unwrap();
+        assert_eq!(block, b"keptB: 2\r\n\r\n");
+    }
+
+    #[test]
+    fn header_line_limit() {
+        // 65536 bytes with the CRLF: accepted.
+        let mut ok = vec![b'X', b':'];
+        ok.resize(MAXLINE - 2, b'a');
+        ok.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(read(&ok).0, Ok(()));
+        // 65537: refused after reading exactly 65537 bytes.
+        let mut long = vec![b'X', b':'];
+        long.resize(MAXLINE - 1, b'a');
+        long.extend_from_slice(b"\r\n\r\n");
+        let (res, block, consumed) = read(&long);
+        assert_eq!(res, Err(HeaderError::LineTooLong));
+        assert_eq!((block.len(), consumed), (MAXLINE + 1, MAXLINE + 1));
+        // §2.6 test_header_length.
+        let mut t = b"X-Foo: bar".to_vec();
+        t.resize(t.len() + 65537, b'r');
+        t.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(read(&t).0, Err(HeaderError::LineTooLong));
+        assert_eq!(HeaderError::LineTooLong.message(), "Line too long");
+        assert_eq!(
+            HeaderError::LineTooLong.explain(),
+            "got more than 65536 bytes when reading header line"
+        );
+    }
+
+    #[test]
+    fn header_count_limit() {
+        for (n, want) in [
+            (MAXHEADERS - 1, Ok(())),
+            (MAXHEADERS, Err(HeaderError::TooManyHeaders)),
+            (MAXHEADERS + 1, Err(HeaderError::TooManyHeaders)),
+        ] {
+            let mut b = b"X-Foo: bar\r\n".repeat(n);
+            b.extend_from_slice(b"\r\n");
+            assert_eq!(read(&b).0, want, "{n} headers");
+        }
+        // 100 lines then EOF: the empty read is the 101st line.
+        assert_eq!(
+            read(&b"X: 1\r\n".repeat(MAXHEADERS)).0,
+            Err(HeaderError::TooManyHeaders)
+        );
+        assert_eq!(read(&b"X: 1\r\n".repeat(MAXHEADERS - 1)).0, Ok(()));
+        assert_eq!(HeaderError::TooManyHeaders.message(), "Too many headers");
+        assert_eq!(
+            HeaderError::TooManyHeaders.explain(),
+            "got more than 100 headers"
+        );
+        assert_eq!(
+            HeaderError::TooManyHeaders.to_string(),
+            "got more than 100 headers"
+        );
+    }
+
+    /// A reader that hands out one byte per `fill_buf` and then fails.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        fail: bool,
+    }
+
+    impl io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.fill_buf()?.len().min(buf.len()).min(1);
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.consume(n);
+            Ok(n)
+        }
+    }
+
+    impl BufRead for Trickle<'_> {
+        fn fill_buf(&mut self) -> io::Result<&[u8]> {
+            if self.data.is_empty() && self.fail {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
+            }
+            Ok(&self.data[..self.data.len().min(1)])
+        }
+        fn consume(&mut self, n: usize) {
+            self.data = &self.data[n..];
+        }
+    }
+
+    #[test]
+    fn header_block_from_a_slow_reader() {
+        let mut r = Trickle {
+            data: b"A: 1\r\nB: 2\r\n\r\nbody",
+            fail: false,
+        };
+        let mut block = Vec::new();
+        read_header_block(&mut r, &mut block).unwrap().unwrap();
+        assert_eq!(block, b"A: 1\r\nB: 2\r\n\r\n");
+        assert_eq!(r.data, b"body");
+    }
+
+    #[test]
+    fn header_block_io_errors_pass_through() {
+        let mut r = Trickle {
+            data: b"A: 1\r\nB:",
+            fail: true,
+        };
+        let mut block = Vec::new();
+        let err = read_header_block(&mut r, &mut block).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+}

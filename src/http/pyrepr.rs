@@ -297,3 +297,183 @@ static NON_PRINTABLE: &[(u32, u32)] = &[
     (0x2CEA2, 0x2CEAF), (0x2EBE1, 0x2EBEF), (0x2EE5E, 0x2F7FF), (0x2FA1E, 0x2FFFF),
     (0x3134B, 0x3134F), (0x323B0, 0xE00FF), (0xE01F0, 0x10FFFF),
 ];
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// Runs `script` with CPython 3.13.0 and returns its stdout; `None` (after printing
+    /// `SKIP:`) when the interpreter is missing — a failure when `CI` is set.
+    pub(crate) fn python(script: &str) -> Option<String> {
+        let out = Command::new("python3")
+            .env("PYENV_VERSION", "3.13.0")
+            .arg("-c")
+            .arg(format!(
+                "import sys\nassert sys.version_info[:3] == (3, 13, 0), sys.version\n{script}"
+            ))
+            .output();
+        let why = match out {
+            Ok(o) if o.status.success() => match String::from_utf8(o.stdout) {
+                Ok(s) => return Some(s),
+                Err(e) => e.to_string(),
+            },
+            Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CPython 3.13.0 is required under CI: {why}"
+        );
+        println!("SKIP: CPython 3.13.0 not available: {why}");
+        None
+    }
+
+    #[test]
+    fn repr_table() {
+        for (s, want) in [
+            ("", "''"),
+            ("FUBAR", "'FUBAR'"),
+            ("it's", "\"it's\""),
+            ("'\"", r#"'\'"'"#),
+            ("\"", "'\"'"),
+            ("a\\b", r"'a\\b'"),
+            ("\t\n\r\x00\x1b\x7f", r"'\t\n\r\x00\x1b\x7f'"),
+            (
+                "\u{80}\u{9f}\u{a0}\u{a1}\u{ad}\u{ae}\u{ff}",
+                "'\\x80\\x9f\\xa0¡\\xad®ÿ'",
+            ),
+            (
+                "\u{2028}\u{200b}\u{feff}é€😀",
+                "'\\u2028\\u200b\\ufeffé€😀'",
+            ),
+            ("\u{e0001}\u{10ffff}", r"'\U000e0001\U0010ffff'"),
+            ("GET /spaced out HTTP/1.1", "'GET /spaced out HTTP/1.1'"),
+        ] {
+            assert_eq!(py_repr(s), want, "repr of {s:?}");
+        }
+    }
+
+    #[test]
+    fn html_escape_table() {
+        for (s, quote, want) in [
+            ("plain", true, "plain"),
+            (
+                "<script>alert(\"hello\")</script>",
+                false,
+                "&lt;script&gt;alert(\"hello\")&lt;/script&gt;",
+            ),
+            (
+                "a & b 'c' \"d\"",
+                true,
+                "a &amp; b &#x27;c&#x27; &quot;d&quot;",
+            ),
+            ("a & b 'c' \"d\"", false, "a &amp; b 'c' \"d\""),
+            ("é&<", false, "é&amp;&lt;"),
+        ] {
+            assert_eq!(html_escape(s, quote), want);
+        }
+    }
+
+    #[test]
+    fn control_chars_as_log_message_escapes_them() {
+        // python-stdlib.md §2.6 test_unprintable_not_logged.
+        for (s, want) in [
+            ("/\x1bbar\x00\x1b", r"/\x1bbar\x00\x1b"),
+            (
+                "/spam \x1b\x7f\u{9f}\u{a0}beans.",
+                "/spam \\x1b\\x7f\\x9f\u{a0}beans.",
+            ),
+            (
+                "\"GET /foo\\b\"ar\x07 HTTP/1.0\"",
+                r#""GET /foo\\b"ar\x07 HTTP/1.0""#,
+            ),
+            ("\u{80}\u{1f}é\u{2028}", "\\x80\\x1fé\u{2028}"),
+        ] {
+            let mut out = String::from(">");
+            escape_control_chars(s, &mut out);
+            assert_eq!(out, format!(">{want}"));
+        }
+    }
+
+    /// Every code point below U+0800, a sample above, and the table's edges, against
+    /// CPython's `repr`, `html.escape` and `_control_char_table`.
+    #[test]
+    fn matches_cpython() {
+        let mut points: Vec<u32> = (0..0x800).collect();
+        points.extend(
+            (0x800..0x11_0000)
+                .step_by(97)
+                .filter(|c| !(0xd800..0xe000).contains(c)),
+        );
+        for &(lo, hi) in NON_PRINTABLE {
+            for c in [lo.wrapping_sub(1), lo, hi, hi + 1] {
+                if char::from_u32(c).is_some() {
+                    points.push(c);
+                }
+            }
+        }
+        let text: String = points.iter().filter_map(|&c| char::from_u32(c)).collect();
+        let hex: String = text.bytes().map(|b| format!("{b:02x}")).collect();
+        let Some(out) = python(&format!(
+            "import html\nfrom http.server import BaseHTTPRequestHandler as H\n\
+             s = bytes.fromhex('{hex}').decode()\n\
+             for c in s:\n    print(repr(c).encode().hex(), html.escape(c).encode().hex(), \
+             c.translate(H._control_char_table).encode().hex())\n\
+             print(repr(s).encode().hex())"
+        )) else {
+            return;
+        };
+        let unhex = |h: &str| -> String {
+            let bytes: Vec<u8> = (0..h.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+                .collect();
+            String::from_utf8(bytes).unwrap()
+        };
+        let mut lines = out.lines();
+        for c in text.chars() {
+            let line = lines.next().unwrap();
+            let mut f = line.split(' ').map(unhex);
+            let s = c.to_string();
+            assert_eq!(
+                py_repr(&s),
+                f.next().unwrap(),
+                "repr of U+{:04X}",
+                u32::from(c)
+            );
+            assert_eq!(html_escape(&s, true), f.next().unwrap());
+            let mut esc = String::new();
+            escape_control_chars(&s, &mut esc);
+            assert_eq!(esc, f.next().unwrap(), "U+{:04X}", u32::from(c));
+        }
+        assert_eq!(py_repr(&text), unhex(lines.next().unwrap()));
+    }
+
+    /// The generated table is exactly CPython's `str.isprintable()`.
+    #[test]
+    fn printable_table_is_cpythons() {
+        let Some(out) = python(
+            "r=[];start=None\n\
+             for c in range(0x110000):\n\
+             \x20   np = 0xd800 <= c <= 0xdfff or not chr(c).isprintable()\n\
+             \x20   if np and start is None: start = c\n\
+             \x20   if not np and start is not None: r.append((start, c - 1)); start = None\n\
+             if start is not None: r.append((start, 0x10ffff))\n\
+             print(' '.join('%x-%x' % p for p in r))",
+        ) else {
+            return;
+        };
+        let want: Vec<(u32, u32)> = out
+            .split_whitespace()
+            .map(|p| {
+                let (a, b) = p.split_once('-').unwrap();
+                (
+                    u32::from_str_radix(a, 16).unwrap(),
+                    u32::from_str_radix(b, 16).unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(NON_PRINTABLE, want.as_slice());
+    }
+}

@@ -91,3 +91,56 @@ pub const CODES: [u16; 62] = [
     416, 417, 418, 421, 422, 423, 424, 425, 426, 428, 429, 431, 451, 500, 501, 502, 503, 504, 505,
     506, 507, 508, 510, 511,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::pyrepr::tests::python;
+
+    #[test]
+    fn table_entries() {
+        assert_eq!(
+            responses(200),
+            Some(("OK", "Request fulfilled, document follows"))
+        );
+        assert_eq!(responses(418).map(|r| r.0), Some("I'm a Teapot"));
+        assert_eq!(
+            responses(431),
+            Some((
+                "Request Header Fields Too Large",
+                "The server is unwilling to process the request because its header fields are too large"
+            ))
+        );
+        assert_eq!(
+            responses(505),
+            Some(("HTTP Version Not Supported", "Cannot fulfill request"))
+        );
+        assert_eq!(responses(413).map(|r| r.0), Some("Content Too Large"));
+        assert_eq!(responses(422).map(|r| r.0), Some("Unprocessable Content"));
+        for code in [0, 1, 99, 199, 306, 419, 430, 509, 600, 999, u16::MAX] {
+            assert_eq!(responses(code), None, "{code}");
+        }
+        let known = (0..=u16::MAX).filter(|&c| responses(c).is_some()).count();
+        assert_eq!(known, CODES.len());
+        assert!(CODES.windows(2).all(|w| w[0] < w[1]));
+        assert!(CODES.iter().all(|&c| responses(c).is_some()));
+    }
+
+    #[test]
+    fn table_is_cpythons() {
+        let Some(out) = python(
+            "from http.server import BaseHTTPRequestHandler as H\n\
+             for code, (phrase, desc) in sorted(H.responses.items()):\n\
+             \x20   print('%d\\t%s\\t%s' % (code, phrase, desc))",
+        ) else {
+            return;
+        };
+        let mut ours = String::new();
+        for code in CODES {
+            if let Some((phrase, desc)) = responses(code) {
+                ours.push_str(&format!("{code}\t{phrase}\t{desc}\n"));
+            }
+        }
+        assert_eq!(ours, out);
+    }
+}
