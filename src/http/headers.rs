@@ -494,7 +494,12 @@ mod tests {
     }
 
     /// (header block, CPython 3.13.0's `msg.items()`, CPython's `str(msg)`).
-    const TABLE: &[(&[u8], &[(&str, &str)], &str)] = &[
+    type Case = (
+        &'static [u8],
+        &'static [(&'static str, &'static str)],
+        &'static str,
+    );
+    const TABLE: &[Case] = &[
         // python-stdlib.md §2.9.6
         (
             b"NoColonHere\r\nX: 1\r\n\r\n",

@@ -612,7 +612,9 @@ mod tests {
         (b" \t\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\r\n", Err((0, ""))),
     ];
 
-    fn run(raw: &[u8]) -> Result<(String, String, Option<String>, (u32, u32)), (u16, String)> {
+    type Parsed = (String, String, Option<String>, (u32, u32));
+
+    fn run(raw: &[u8]) -> Result<Parsed, (u16, String)> {
         let mut s = String::new();
         decode_latin1(raw, &mut s);
         match parse_request_line(s.trim_end_matches(['\r', '\n'])) {
