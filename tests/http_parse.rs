@@ -505,3 +505,237 @@ fn differential_against_cpython() {
         failures.join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Property tests: no input makes the parser panic, and where both it and httparse accept
+// a request head they read the same method, path, version and headers.
+// ---------------------------------------------------------------------------------------
+
+use proptest::prelude::*;
+use std::io::{BufRead, Read};
+
+type Head = (String, String, (u32, u32), Vec<(String, String)>);
+
+/// The whole head as the handler reads it: the request line (`readline(65537)`), then
+/// the header block. `None` where CPython would answer with an error (or, for HTTP/0.9,
+/// where httparse has no counterpart).
+fn ours_head(input: &[u8]) -> Option<Head> {
+    let mut r = input;
+    let mut raw = Vec::new();
+    (&mut r).take(65537).read_until(b'\n', &mut raw).ok()?;
+    if raw.len() > 65536 {
+        return None;
+    }
+    let mut line = String::new();
+    decode_latin1(&raw, &mut line);
+    let rl = parse_request_line(line.trim_end_matches(['\r', '\n'])).ok()?;
+    rl.version?;
+    let mut block = Vec::new();
+    read_header_block(&mut r, &mut block).ok()?.ok()?;
+    let m = HttpMessage::parse(&block);
+    let headers = m
+        .iter()
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect();
+    Some((
+        rl.command.to_owned(),
+        rl.path.to_owned(),
+        rl.version_number,
+        headers,
+    ))
+}
+
+/// httparse's reading of the same bytes, normalised to compare with ours: text decoded
+/// as Latin-1 (as CPython decodes it), the `//` collapse CPython applies to the path,
+/// and the path cut at the first U+0085 or U+00A0.
+///
+/// That cut is a real difference between the two: httparse takes a UTF-8 target such as
+/// `/Å` (bytes `C3 85`) whole, while CPython decodes it as Latin-1 (`/Ã\x85`) and its
+/// `str.split()` treats U+0085 (and U+00A0) as whitespace. When CPython still sees three
+/// words, the byte was at the end of the target and CPython's path is the part before it.
+fn httparse_head(input: &[u8]) -> Option<Head> {
+    let mut headers = [httparse::EMPTY_HEADER; 100];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(input) {
+        Ok(httparse::Status::Complete(_)) => {}
+        _ => return None,
+    }
+    let latin1 = |b: &[u8]| {
+        let mut s = String::new();
+        decode_latin1(b, &mut s);
+        s
+    };
+    let mut path = latin1(req.path?.as_bytes());
+    if let Some(cut) = path.find(['\u{85}', '\u{a0}']) {
+        path.truncate(cut);
+    }
+    if path.starts_with("//") {
+        path = format!("/{}", path.trim_start_matches('/'));
+    }
+    let headers = req
+        .headers
+        .iter()
+        .map(|h| (h.name.to_owned(), latin1(h.value)))
+        .collect();
+    Some((
+        req.method?.to_owned(),
+        path,
+        (1, u32::from(req.version?)),
+        headers,
+    ))
+}
+
+/// Bytes of the request-target: ASCII visible characters and UTF-8 text. (A UTF-8
+/// sequence with a 0x85 or 0xA0 byte, such as `Å` or `à`, makes CPython split the line
+/// there; the well-formed heads below avoid them so that both parsers accept every one,
+/// and the mutations bring them in.)
+fn target_piece() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        8 => (0x21u8..0x7f).prop_map(|b| vec![b]),
+        1 => Just("é".as_bytes().to_vec()),
+        1 => Just("€".as_bytes().to_vec()),
+        1 => Just("日本".as_bytes().to_vec()),
+        1 => Just(b"/".to_vec()),
+    ]
+}
+
+fn token() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9!#$%&'*+.^_`|~-]{1,12}"
+}
+
+fn value_byte() -> impl Strategy<Value = u8> {
+    prop_oneof![
+        8 => 0x20u8..0x7f,
+        1 => Just(b'\t'),
+        1 => 0x80u8..=0xff,
+    ]
+}
+
+prop_compose! {
+    /// A request head httparse accepts (before `mutate`).
+    fn request_head()(
+        method in "[A-Z]{1,7}|[a-z!#$%&'*+.^_`|~-]{1,5}",
+        slashes in 1usize..4,
+        target in proptest::collection::vec(target_piece(), 0..12),
+        minor in 0u8..2,
+        headers in proptest::collection::vec(
+            (token(), prop_oneof![Just(":"), Just(": "), Just(":  "), Just(":\t")],
+             proptest::collection::vec(value_byte(), 0..24), prop_oneof![Just("\r\n"), Just("\n")]),
+            0..10),
+        end in prop_oneof![Just("\r\n"), Just("\n")],
+        body in proptest::collection::vec(any::<u8>(), 0..8),
+    ) -> Vec<u8> {
+        let mut b = method.into_bytes();
+        b.push(b' ');
+        b.extend(std::iter::repeat_n(b'/', slashes));
+        b.extend(target.concat());
+        b.extend_from_slice(format!(" HTTP/1.{minor}").as_bytes());
+        b.extend_from_slice(end.as_bytes());
+        for (name, sep, value, eol) in headers {
+            b.extend_from_slice(name.as_bytes());
+            b.extend_from_slice(sep.as_bytes());
+            b.extend_from_slice(&value);
+            b.extend_from_slice(eol.as_bytes());
+        }
+        b.extend_from_slice(end.as_bytes());
+        b.extend_from_slice(&body);
+        b
+    }
+}
+
+/// Bytes that steer random input towards the parser's decisions: half are any byte,
+/// half come from the characters the parser looks at. (A byte map, not a per-byte
+/// `prop_oneof!`, which is slow to generate.)
+fn steer(n: u16) -> u8 {
+    const PICKS: &[u8] = b"\r\n \t:/\x85\xa0FromX\r\n:";
+    let [hi, lo] = n.to_be_bytes();
+    if hi < 128 {
+        lo
+    } else {
+        PICKS[usize::from(lo) % PICKS.len()]
+    }
+}
+
+fn interesting_bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u16>(), 0..max).prop_map(|v| v.into_iter().map(steer).collect())
+}
+
+fn interesting_byte() -> impl Strategy<Value = u8> {
+    any::<u16>().prop_map(steer)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn request_line_never_panics(raw in interesting_bytes(120)) {
+        let mut s = String::new();
+        decode_latin1(&raw, &mut s);
+        match parse_request_line(s.trim_end_matches(['\r', '\n'])) {
+            Ok(rl) => {
+                prop_assert!(!rl.command.is_empty() && !rl.path.is_empty());
+                prop_assert!(!rl.path.starts_with("//"));
+            }
+            Err(e) => {
+                let _ = (e.code(), e.message(), e.to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn header_block_never_panics(raw in interesting_bytes(600)) {
+        let mut r = raw.as_slice();
+        let mut block = Vec::new();
+        let res = read_header_block(&mut r, &mut block).unwrap();
+        prop_assert_eq!(block.len() + r.len(), raw.len());
+        prop_assert!(block.as_slice() == &raw[..block.len()]);
+        if res.is_ok() {
+            let m = HttpMessage::parse(&block);
+            for (name, value) in m.iter() {
+                prop_assert!(!name.is_empty() && !name.contains(':'));
+                prop_assert!(!value.ends_with(['\r', '\n']));
+                prop_assert_eq!(m.get(name).is_some(), true);
+            }
+            let _ = m.to_string();
+        }
+        // Any bytes at all, too.
+        let m = HttpMessage::parse(&raw);
+        let _ = (m.len(), m.to_string(), format!("{m:?}"));
+    }
+
+    #[test]
+    fn any_bytes_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = ours_head(&raw);
+        let _ = HttpMessage::parse(&raw).to_string();
+    }
+
+    #[test]
+    fn agrees_with_httparse(
+        head in request_head(),
+        mutation in proptest::option::of((any::<prop::sample::Index>(), interesting_byte(), any::<bool>())),
+    ) {
+        let mut input = head;
+        let mutated = mutation.is_some();
+        if let Some((at, byte, insert)) = mutation {
+            let i = at.index(input.len());
+            if insert { input.insert(i, byte) } else { input[i] = byte }
+        }
+        let ours = ours_head(&input);
+        let theirs = httparse_head(&input);
+        if !mutated {
+            // Well-formed input: both must accept it.
+            prop_assert!(ours.is_some(), "we refused {:?}", String::from_utf8_lossy(&input));
+            prop_assert!(theirs.is_some(), "httparse refused {:?}", String::from_utf8_lossy(&input));
+        }
+        if let (Some(ours), Some(theirs)) = (ours, theirs) {
+            let trim = |h: Vec<(String, String)>| -> Vec<(String, String)> {
+                // httparse drops trailing spaces and tabs from values; CPython keeps them.
+                h.into_iter().map(|(n, v)| (n, v.trim_end_matches([' ', '\t']).to_owned())).collect()
+            };
+            prop_assert_eq!(&ours.0, &theirs.0, "method");
+            prop_assert_eq!(&ours.1, &theirs.1, "path");
+            prop_assert_eq!(ours.2, theirs.2, "version");
+            prop_assert_eq!(trim(ours.3), trim(theirs.3), "headers");
+        }
+    }
+}
