@@ -1,17 +1,54 @@
 //! `HttpMessage`: the request headers, as Python's `http.client.HTTPMessage` parses and
 //! presents them.
 //!
-//! STUB: signatures only; the implementation lands separately.
-#![allow(dead_code, unused_variables)]
+//! Python hands the header block, decoded as Latin-1, to `email.parser.Parser` with the
+//! `compat32` policy. That parser is lenient in ways a port must reproduce:
+//!
+//! * lines end at `\r\n`, `\n` **or a bare `\r`** (gh-114782: `X: a\rY: b` is two
+//!   headers);
+//! * a header line is `From `, a name of characters `!`–`9`, `;`–`~` followed directly by
+//!   `:`, or a continuation starting with a space or tab; the first other line ends the
+//!   headers — a blank line is the separator, anything else (`NoColonHere`, `X : 1`)
+//!   starts the body and every header after it is lost;
+//! * a continuation line is appended to the previous value verbatim, line ending
+//!   included (`X: 1\r\n  more` gives `"1\r\n  more"`); a continuation with no header
+//!   before it is ignored;
+//! * `From ` lines are mbox envelope lines: ignored, except that one in last position is
+//!   pushed back into the body;
+//! * a line starting with `:` (no name) is ignored;
+//! * the value is the text after the first `:`, leading spaces and tabs removed, trailing
+//!   `\r`/`\n` removed; trailing spaces stay;
+//! * names keep their case; lookups ignore it; duplicates are all kept, `get` returns the
+//!   first.
 
 use std::fmt;
 use std::io::{self, BufRead};
+use std::ops::Range;
+
+use super::parse::{decode_latin1, is_py_space, read_header_block, HeaderError};
 
 /// The headers of a request (Python's `self.headers`, an `http.client.HTTPMessage`).
+///
+/// Names and values are ranges into one `String`, so parsing the next request of a
+/// kept-alive connection into the same value ([`HttpMessage::parse_into`]) reuses the
+/// storage instead of allocating per header.
+///
+/// ```
+/// use socketserver::http::headers::HttpMessage;
+///
+/// let h = HttpMessage::parse(b"Host: a\r\nX-Long: 1\r\n  2\r\nhost: b\r\n\r\n");
+/// assert_eq!(h.get("HOST"), Some("a"));
+/// assert_eq!(h.get_all("host").collect::<Vec<_>>(), ["a", "b"]);
+/// assert_eq!(h.get("x-long"), Some("1\r\n  2"));
+/// assert_eq!(h.to_string(), "Host: a\nX-Long: 1\n  2\nhost: b\n\n");
+/// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct HttpMessage {
     text: String,
-    fields: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+    fields: Vec<(Range<usize>, Range<usize>)>,
+    /// What Python's parser keeps as the payload: a pushed-back `From ` line, then the
+    /// lines after the headers. Only `Display` uses it.
+    body: [Range<usize>; 2],
 }
 
 impl HttpMessage {
@@ -26,17 +63,23 @@ impl HttpMessage {
         m
     }
     /// Replaces the headers with those parsed from `block`, reusing storage.
+    ///
+    /// `block` is decoded as Latin-1 (so every byte sequence parses; nothing fails).
     pub fn parse_into(&mut self, block: &[u8]) {
-        todo!()
+        self.clear();
+        decode_latin1(block, &mut self.text);
+        self.body = parse_section(&self.text, 0, &mut self.fields);
     }
     /// The first value of `name` (case-insensitive), as `headers.get(name)`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        todo!()
+        self.iter()
+            .find(|(n, _)| names_match(n, name))
+            .map(|(_, v)| v)
     }
     /// Every value of `name`, in order (`headers.get_all(name)`).
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .filter(move |(n, _)| names_match(n, name))
             .map(|(_, v)| v)
     }
     /// `(name, value)` pairs in order, names as sent.
@@ -57,17 +100,358 @@ impl HttpMessage {
     pub fn clear(&mut self) {
         self.text.clear();
         self.fields.clear();
+        self.body = [0..0, 0..0];
     }
-    /// Appends a header.
+    /// Appends a header (Python's `add_header(name, value)` without parameters: stored
+    /// as given).
     pub fn add_header(&mut self, name: &str, value: &str) {
-        todo!()
+        let n = self.text.len()..self.text.len() + name.len();
+        self.text.push_str(name);
+        let v = self.text.len()..self.text.len() + value.len();
+        self.text.push_str(value);
+        self.fields.push((n, v));
     }
 }
 
+/// Python's `k.lower() == name.lower()` where `stored` came from a header line (or
+/// `add_header`).
+fn names_match(stored: &str, query: &str) -> bool {
+    if stored.is_ascii() && query.is_ascii() {
+        return stored.eq_ignore_ascii_case(query);
+    }
+    // Unicode lower-casing (e.g. U+212A KELVIN SIGN lower-cases to `k`), as Python does.
+    stored.to_lowercase() == query.to_lowercase()
+}
+
+/// The end of the line starting at `pos` (without its line ending) and the start of the
+/// next one, with universal newlines (`\r\n`, `\r`, `\n`).
+fn line_at(b: &[u8], pos: usize) -> (usize, usize) {
+    match b[pos..].iter().position(|&c| c == b'\n' || c == b'\r') {
+        None => (b.len(), b.len()),
+        Some(i) => {
+            let end = pos + i;
+            if b[end] == b'\r' && b.get(end + 1) == Some(&b'\n') {
+                (end, end + 2)
+            } else {
+                (end, end + 1)
+            }
+        }
+    }
+}
+
+/// What the email parser's header pattern (`From `, a name then `:`, or leading
+/// white space) says about a line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LineKind {
+    /// Starts with a space or tab.
+    Continuation,
+    /// Starts with `From `.
+    From,
+    /// `name:`; the offset of the colon (equal to the line start for an empty name).
+    Field(usize),
+    /// Anything else: the end of the headers.
+    Other,
+}
+
+/// Classifies the line starting at `pos`.
+fn line_kind(b: &[u8], pos: usize) -> LineKind {
+    let line = &b[pos..];
+    match line.first() {
+        Some(b' ' | b'\t') => return LineKind::Continuation,
+        None => return LineKind::Other,
+        _ => {}
+    }
+    if line.starts_with(b"From ") {
+        return LineKind::From;
+    }
+    let name_len = line
+        .iter()
+        .position(|&c| !matches!(c, 0x21..=0x39 | 0x3b..=0x7e))
+        .unwrap_or(line.len());
+    if line.get(name_len) == Some(&b':') {
+        LineKind::Field(pos + name_len)
+    } else {
+        LineKind::Other
+    }
+}
+
+/// Parses the header section of `text[start..]` as `FeedParser` does, pushing the fields
+/// to `fields`; returns the payload as (pushed-back `From ` line, rest).
+fn parse_section(
+    text: &str,
+    start: usize,
+    fields: &mut Vec<(Range<usize>, Range<usize>)>,
+) -> [Range<usize>; 2] {
+    let b = text.as_bytes();
+    let mut pos = start;
+    let mut lineno = 0usize;
+    // The header being collected: name, and where its value starts and ends so far.
+    let mut pending: Option<(Range<usize>, usize, usize)> = None;
+    let mut unread = 0..0;
+    let commit = |pending: &mut Option<(Range<usize>, usize, usize)>,
+                  fields: &mut Vec<(Range<usize>, Range<usize>)>| {
+        if let Some((name, vstart, mut vend)) = pending.take() {
+            while vend > vstart && matches!(b[vend - 1], b'\r' | b'\n') {
+                vend -= 1;
+            }
+            fields.push((name, vstart..vend));
+        }
+    };
+    let rest = loop {
+        if pos >= b.len() {
+            break b.len();
+        }
+        let (end, next) = line_at(b, pos);
+        let kind = line_kind(b, pos);
+        match kind {
+            LineKind::Other if end == pos => break next, // the blank separator: dropped
+            LineKind::Other => break pos,                // the first line of the body
+            LineKind::Continuation => {
+                if let Some(p) = pending.as_mut() {
+                    p.2 = next;
+                }
+            }
+            LineKind::From => {
+                commit(&mut pending, fields);
+                // Envelope line first: ignored. Last header line: pushed back into the
+                // body (the headers before it are kept). Elsewhere: ignored.
+                let last = next >= b.len() || {
+                    let (e, _) = line_at(b, next);
+                    e == next || line_kind(b, next) == LineKind::Other
+                };
+                if lineno != 0 && last {
+                    unread = pos..next;
+                }
+            }
+            LineKind::Field(colon) => {
+                commit(&mut pending, fields);
+                if colon > pos {
+                    let mut vstart = colon + 1;
+                    while vstart < next && matches!(b[vstart], b' ' | b'\t') {
+                        vstart += 1;
+                    }
+                    pending = Some((pos..colon, vstart, next));
+                }
+            }
+        }
+        lineno += 1;
+        pos = next;
+    };
+    commit(&mut pending, fields);
+    [unread, rest..b.len()]
+}
+
 impl fmt::Display for HttpMessage {
-    /// What `print(self.headers)` prints, minus `print`'s own newline.
+    /// What `print(self.headers)` prints, minus `print`'s own newline: Python's
+    /// `str(msg)` (`email.generator` with `compat32`).
+    ///
+    /// Each header is `Name: value\n`, a blank line follows, then whatever Python's
+    /// parser kept as the payload (only non-empty when the head was malformed, e.g. after
+    /// a `NoColonHere` line) with its line endings turned into `\n`. Folded values are
+    /// re-folded as Python does (`1\r\n  more` → `1\n  more`; a continuation line of one
+    /// space disappears). A `message/*` content type makes Python parse the payload as a
+    /// nested message, which is reproduced.
+    ///
+    /// Differences, on input that does not occur in practice: Python writes a value
+    /// containing non-ASCII characters as RFC 2047 encoded words
+    /// (`=?utf-8?b?w6TDvw==?=`); here it is written as is. Python raises
+    /// `HeaderWriteError` for a value containing U+000B, U+000C or U+001C–U+001E (line
+    /// breaks to `str.splitlines`); here the re-folded text is written anyway. For a
+    /// `multipart/*` payload that contains its boundary, and a non-empty
+    /// `message/delivery-status` payload, Python re-parses the parts; here the payload is
+    /// written as text.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        todo!()
+        let mut out = String::new();
+        write_message(self, &mut out);
+        f.write_str(&out)
+    }
+}
+
+/// Python's `Message.get_content_type()` with the `text/plain` default.
+fn content_type(m: &HttpMessage) -> String {
+    let Some(value) = m.get("content-type") else {
+        return "text/plain".to_owned();
+    };
+    let ctype = value.split(';').next().unwrap_or_default();
+    let ctype = ctype.trim_matches(is_py_space).to_lowercase();
+    if ctype.matches('/').count() == 1 {
+        ctype
+    } else {
+        "text/plain".to_owned()
+    }
+}
+
+fn write_message(m: &HttpMessage, out: &mut String) {
+    for (name, value) in m.iter() {
+        out.push_str(name);
+        out.push_str(": ");
+        fold_value(name.chars().count() + 2, value, out);
+        out.push('\n');
+    }
+    out.push('\n');
+    let body = &m.body;
+    let ctype = content_type(m);
+    if ctype.starts_with("multipart/") {
+        // Python keeps a multipart payload without parts as one string and writes it
+        // unchanged.
+        out.push_str(&m.text[body[0].clone()]);
+        out.push_str(&m.text[body[1].clone()]);
+    } else if ctype.starts_with("message/") && ctype != "message/delivery-status" {
+        let mut text = String::new();
+        text.push_str(&m.text[body[0].clone()]);
+        text.push_str(&m.text[body[1].clone()]);
+        let mut inner = HttpMessage {
+            text,
+            ..HttpMessage::default()
+        };
+        inner.body = parse_section(&inner.text, 0, &mut inner.fields);
+        write_message(&inner, out);
+    } else {
+        for part in body {
+            write_lines(&m.text[part.clone()], out);
+        }
+    }
+}
+
+/// Writes `s` with every `\r\n`, `\r` and `\n` turned into `\n`.
+fn write_lines(s: &str, out: &mut String) {
+    let mut rest = s;
+    while let Some(i) = rest.find(['\r', '\n']) {
+        out.push_str(&rest[..i]);
+        out.push('\n');
+        let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
+        rest = &rest[i + skip..];
+    }
+    out.push_str(rest);
+}
+
+/// True for the characters Python's `str.splitlines()` breaks at.
+fn is_line_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r' | '\x0b' | '\x0c' | '\x1c'..='\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}'
+    )
+}
+
+/// Python's `str.splitlines()` (line breaks not kept).
+fn py_splitlines(s: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut rest = s;
+    while !rest.is_empty() {
+        match rest.char_indices().find(|&(_, c)| is_line_break(c)) {
+            None => {
+                lines.push(rest);
+                break;
+            }
+            Some((i, c)) => {
+                lines.push(&rest[..i]);
+                let skip = if rest[i..].starts_with("\r\n") {
+                    2
+                } else {
+                    c.len_utf8()
+                };
+                rest = &rest[i + skip..];
+            }
+        }
+    }
+    lines
+}
+
+/// `email.header._ValueFormatter` with no line-length limit: the finished lines, and the
+/// line being built as (folding white space, text) pairs.
+struct Folder {
+    lines: Vec<String>,
+    cur: Vec<(String, String)>,
+    initial: usize,
+}
+
+impl Folder {
+    /// `_ascii_split`: `s` cut into (run of spaces/tabs, following text) pairs.
+    fn feed(&mut self, s: &str) {
+        let mut rest = s;
+        let mut fws = "";
+        loop {
+            let text_len = rest.find([' ', '\t']).unwrap_or(rest.len());
+            if !(fws.is_empty() && text_len == 0) {
+                self.cur.push((fws.to_owned(), rest[..text_len].to_owned()));
+            }
+            rest = &rest[text_len..];
+            if rest.is_empty() {
+                break;
+            }
+            let ws_len = rest.find(|c| c != ' ' && c != '\t').unwrap_or(rest.len());
+            fws = &rest[..ws_len];
+            rest = &rest[ws_len..];
+            if rest.is_empty() {
+                self.cur.push((fws.to_owned(), String::new()));
+                break;
+            }
+        }
+    }
+
+    /// Ends the current line: a trailing single-space pair is dropped, a line of only
+    /// white space joins the previous line.
+    fn newline(&mut self) {
+        if self
+            .cur
+            .last()
+            .is_some_and(|(fws, text)| fws == " " && text.is_empty())
+        {
+            self.cur.pop();
+        }
+        let len = self.initial
+            + self
+                .cur
+                .iter()
+                .map(|(a, b)| a.len() + b.len())
+                .sum::<usize>();
+        if len > 0 {
+            let s: String = self
+                .cur
+                .iter()
+                .flat_map(|(a, b)| [a.as_str(), b.as_str()])
+                .collect();
+            let only_ws = self.initial == 0 && !s.is_empty() && s.chars().all(is_py_space);
+            match self.lines.last_mut() {
+                Some(last) if only_ws => last.push_str(&s),
+                _ => self.lines.push(s),
+            }
+        }
+        self.cur.clear();
+        self.initial = 0;
+    }
+}
+
+/// `Header(value).encode(linesep='\n', maxlinelen=0)`: a value re-folded the way
+/// `str(msg)` writes it. `headerlen` is the length of `Name: `.
+fn fold_value(headerlen: usize, value: &str, out: &mut String) {
+    if !value.contains(is_line_break) {
+        // One line: Python writes it unchanged.
+        out.push_str(value);
+        return;
+    }
+    let mut f = Folder {
+        lines: Vec::new(),
+        cur: Vec::new(),
+        initial: headerlen,
+    };
+    let lines = py_splitlines(value);
+    f.feed(lines.first().copied().unwrap_or_default());
+    for line in lines.iter().skip(1) {
+        f.newline();
+        f.feed(line);
+    }
+    if lines.len() > 1 {
+        f.newline();
+    }
+    // add_transition, then the final newline() of `_str`.
+    f.cur.push((" ".to_owned(), String::new()));
+    f.newline();
+    for (i, line) in f.lines.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(line);
     }
 }
 
@@ -78,8 +462,241 @@ impl fmt::Debug for HttpMessage {
 }
 
 /// Python's `http.client.parse_headers(fp)`: reads a header block and parses it.
-pub fn parse_headers<R: BufRead>(
-    rfile: &mut R,
-) -> io::Result<Result<HttpMessage, super::parse::HeaderError>> {
-    todo!()
+///
+/// `Ok(Err(_))` is a refused block (431); `Err(_)` an I/O error (a timeout, a reset).
+///
+/// ```
+/// use socketserver::http::headers::parse_headers;
+/// let mut input: &[u8] = b"Connection: close\r\n\r\n";
+/// let headers = parse_headers(&mut input).unwrap().unwrap();
+/// assert_eq!(headers.get("connection"), Some("close"));
+/// ```
+pub fn parse_headers<R: BufRead>(rfile: &mut R) -> io::Result<Result<HttpMessage, HeaderError>> {
+    let mut block = Vec::new();
+    Ok(read_header_block(rfile, &mut block)?.map(|()| HttpMessage::parse(&block)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(block: &[u8]) -> Vec<(String, String)> {
+        HttpMessage::parse(block)
+            .iter()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// (header block, CPython 3.13.0's `msg.items()`, CPython's `str(msg)`).
+    type Case = (
+        &'static [u8],
+        &'static [(&'static str, &'static str)],
+        &'static str,
+    );
+    const TABLE: &[Case] = &[
+        // python-stdlib.md §2.9.6
+        (
+            b"NoColonHere\r\nX: 1\r\n\r\n",
+            &[],
+            "\nNoColonHere\nX: 1\n\n",
+        ),
+        (b"X : spaced\r\n\r\n", &[], "\nX : spaced\n\n"),
+        (
+            b"X: 1\r\n  continued\r\n\r\n",
+            &[("X", "1\r\n  continued")],
+            "X: 1\n  continued\n\n",
+        ),
+        (
+            b"X: a\rY: b\r\n\r\n",
+            &[("X", "a"), ("Y", "b")],
+            "X: a\nY: b\n\n",
+        ),
+        (
+            b"X: \xe4\xff\r\n\r\n",
+            &[("X", "\u{e4}\u{ff}")],
+            "X: \u{e4}\u{ff}\n\n",
+        ),
+        (
+            b"Host: a\r\nHost: b\r\n\r\n",
+            &[("Host", "a"), ("Host", "b")],
+            "Host: a\nHost: b\n\n",
+        ),
+        // The blank line, EOF, values.
+        (b"\r\n", &[], "\n"),
+        (b"", &[], "\n"),
+        (b"X: 1", &[("X", "1")], "X: 1\n\n"),
+        (b"X: a   \r\n\r\n", &[("X", "a   ")], "X: a   \n\n"),
+        (b"X:\t \tv\r\n\r\n", &[("X", "v")], "X: v\n\n"),
+        (b"X:\r\n\r\n", &[("X", "")], "X: \n\n"),
+        (b"X: a:b: c\r\n\r\n", &[("X", "a:b: c")], "X: a:b: c\n\n"),
+        (b"X: a\x00b\r\n\r\n", &[("X", "a\x00b")], "X: a\x00b\n\n"),
+        // Folding: verbatim in the value, re-folded by str().
+        (
+            b"X: 1\r\n\tcontinued\r\nY: 2\r\n\r\n",
+            &[("X", "1\r\n\tcontinued"), ("Y", "2")],
+            "X: 1\n\tcontinued\nY: 2\n\n",
+        ),
+        (
+            b"X:\r\n  cont\r\n\r\n",
+            &[("X", "\r\n  cont")],
+            "X: \n  cont\n\n",
+        ),
+        (b"X: 1\r\n \r\n\r\n", &[("X", "1\r\n ")], "X: 1\n\n"),
+        (b"X: 1\r\n\t\r\n\r\n", &[("X", "1\r\n\t")], "X: 1\t\n\n"),
+        (
+            b"X: 1 \r\n  2\r\n\r\n",
+            &[("X", "1 \r\n  2")],
+            "X: 1\n  2\n\n",
+        ),
+        (
+            b"X: 1\r\n  a: b\r\n\r\n",
+            &[("X", "1\r\n  a: b")],
+            "X: 1\n  a: b\n\n",
+        ),
+        (b" first\r\nX: 1\r\n\r\n", &[("X", "1")], "X: 1\n\n"),
+        // A bare CR before the CRLF is a blank line: the rest is the payload.
+        (b"X: a\r\r\nY: b\r\n\r\n", &[("X", "a")], "X: a\n\nY: b\n\n"),
+        // `From ` lines.
+        (b"From me\r\nX: 1\r\n\r\n", &[("X", "1")], "X: 1\n\n"),
+        (
+            b"X: 1\r\nFrom me\r\n\r\n",
+            &[("X", "1")],
+            "X: 1\n\nFrom me\n",
+        ),
+        (
+            b"X: 1\r\n  c\r\nFrom me\r\n\r\n",
+            &[("X", "1\r\n  c")],
+            "X: 1\n  c\n\nFrom me\n",
+        ),
+        (
+            b"X: 1\r\nFrom me\r\nY: 2\r\n\r\n",
+            &[("X", "1"), ("Y", "2")],
+            "X: 1\nY: 2\n\n",
+        ),
+        (
+            b"X: 1\r\nFrom me\r\n  cont\r\nY: 2\r\n\r\n",
+            &[("X", "1"), ("Y", "2")],
+            "X: 1\nY: 2\n\n",
+        ),
+        (
+            b"X: 1\r\nFrom me\r\n\rY: 2\r\n\r\n",
+            &[("X", "1")],
+            "X: 1\n\nFrom me\nY: 2\n\n",
+        ),
+        (b"From: me\r\n\r\n", &[("From", "me")], "From: me\n\n"),
+        // Empty names.
+        (b":x\r\n  c\r\nY: 1\r\n\r\n", &[("Y", "1")], "Y: 1\n\n"),
+        // The payload of a message/* type is a nested message.
+        (
+            b"Content-Type: message/rfc822\r\n\r\n",
+            &[("Content-Type", "message/rfc822")],
+            "Content-Type: message/rfc822\n\n\n",
+        ),
+        (
+            b"X: 1\r\nbody\r\nmore\r\n\r\n",
+            &[("X", "1")],
+            "X: 1\n\nbody\nmore\n\n",
+        ),
+    ];
+
+    #[test]
+    fn header_blocks_match_cpython() {
+        for (block, want, text) in TABLE {
+            let m = HttpMessage::parse(block);
+            assert_eq!(
+                items(block),
+                pairs(want),
+                "{:?}",
+                String::from_utf8_lossy(block)
+            );
+            assert_eq!(m.to_string(), *text, "{:?}", String::from_utf8_lossy(block));
+        }
+    }
+
+    #[test]
+    fn lookups_ignore_case_and_return_the_first() {
+        let m = HttpMessage::parse(b"Host: a\r\nX-Y: 1\r\nhost: b\r\nHOST: c\r\n\r\n");
+        assert_eq!(m.get("host"), Some("a"));
+        assert_eq!(m.get("HoSt"), Some("a"));
+        assert_eq!(m.get("x-y"), Some("1"));
+        assert_eq!(m.get("missing"), None);
+        assert_eq!(m.get_all("HOST").collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(m.get_all("nope").count(), 0);
+        assert_eq!(m.len(), 4);
+        assert!(!m.is_empty());
+        // Python lower-cases with Unicode rules: KELVIN SIGN is `k`.
+        let m = HttpMessage::parse(b"Keep: 1\r\n\r\n");
+        assert_eq!(m.get("\u{212a}eep"), Some("1"));
+        assert_eq!(m.get("\u{e9}"), None);
+    }
+
+    #[test]
+    fn add_header_and_clear() {
+        let mut m = HttpMessage::parse(b"A: 1\r\nbody\r\n");
+        m.add_header("B", "2");
+        m.add_header("Ü", "\u{263a}");
+        assert_eq!(m.get("b"), Some("2"));
+        assert_eq!(m.get("ü"), Some("\u{263a}"));
+        assert_eq!(m.to_string(), "A: 1\nB: 2\nÜ: \u{263a}\n\nbody\n");
+        m.clear();
+        assert!(m.is_empty());
+        assert_eq!(m.to_string(), "\n");
+        assert_eq!(m, HttpMessage::new());
+    }
+
+    #[test]
+    fn reparsing_reuses_storage() {
+        let mut m = HttpMessage::new();
+        let big = b"Host: example.com\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\nX-1: a\r\n\r\n";
+        m.parse_into(big);
+        let (text_cap, fields_cap) = (m.text.capacity(), m.fields.capacity());
+        let text_ptr = m.text.as_ptr();
+        for _ in 0..3 {
+            m.parse_into(b"Host: b\r\nAccept: */*\r\n\r\n");
+            assert_eq!(m.get("host"), Some("b"));
+            m.parse_into(big);
+            assert_eq!(m.len(), 4);
+        }
+        assert_eq!(
+            (m.text.capacity(), m.fields.capacity()),
+            (text_cap, fields_cap)
+        );
+        assert_eq!(m.text.as_ptr(), text_ptr);
+    }
+
+    #[test]
+    fn parse_headers_reads_then_parses() {
+        let mut input: &[u8] = b"A: 1\r\nB: 2\r\n\r\nrest";
+        let m = parse_headers(&mut input).unwrap().unwrap();
+        assert_eq!(m.get("b"), Some("2"));
+        assert_eq!(input, b"rest");
+        let mut many: &[u8] = &b"A: 1\r\n".repeat(100);
+        assert_eq!(
+            parse_headers(&mut many).unwrap().unwrap_err(),
+            HeaderError::TooManyHeaders
+        );
+    }
+
+    #[test]
+    fn splitlines_is_pythons() {
+        assert_eq!(py_splitlines(""), Vec::<&str>::new());
+        assert_eq!(py_splitlines("a\n"), ["a"]);
+        assert_eq!(
+            py_splitlines("a\r\nb\rc\x0bd\x1ee\u{85}f\n\n"),
+            ["a", "b", "c", "d", "e", "f", ""]
+        );
+        assert_eq!(py_splitlines("a\x1fb"), ["a\x1fb"]);
+    }
+
+    #[test]
+    fn debug_lists_the_pairs() {
+        let m = HttpMessage::parse(b"A: 1\r\n\r\n");
+        assert_eq!(format!("{m:?}"), r#"[("A", "1")]"#);
+    }
 }

@@ -2,10 +2,31 @@
 //! `BaseHTTPRequestHandler.parse_request` and `http.client.parse_headers` (with the later
 //! fixes gh-54930 and gh-70765).
 //!
-//! STUB: signatures only; the implementation lands separately.
-#![allow(dead_code, unused_variables)]
+//! The handler drives these pieces in Python's order:
+//!
+//! 1. read the request line (at most [`MAXLINE`]` + 1` bytes; longer is a 414), decode it
+//!    with [`decode_latin1`], strip trailing `\r`/`\n`;
+//! 2. [`parse_request_line`] — an error's [`code`](RequestLineError::code) and
+//!    [`message`](RequestLineError::message) are what `send_error` gets;
+//! 3. [`read_header_block`] then [`HttpMessage::parse_into`](super::headers::HttpMessage::parse_into)
+//!    (or [`parse_headers`](super::headers::parse_headers) for both);
+//! 4. the `Connection` and `Expect` rules, which stay with the caller.
+//!
+//! ```
+//! use socketserver::http::parse::{parse_request_line, RequestLineError};
+//!
+//! let rl = parse_request_line("GET //evil.com/x HTTP/1.1").unwrap();
+//! assert_eq!((rl.command, rl.path, rl.version), ("GET", "/evil.com/x", Some("HTTP/1.1")));
+//! assert_eq!(rl.version_number, (1, 1));
+//!
+//! let err = parse_request_line("GET / FUBAR").unwrap_err();
+//! assert_eq!((err.code(), err.message()), (400, "Bad request version ('FUBAR')".to_string()));
+//! ```
 
-use std::io::{self, BufRead};
+use std::fmt;
+use std::io::{self, BufRead, Read};
+
+use super::pyrepr::py_repr;
 
 /// `http.client._MAXLINE`: the longest request line or header line, in bytes, including
 /// the line ending.
@@ -16,20 +37,120 @@ pub const MAXHEADERS: usize = 100;
 
 /// Appends `bytes` decoded as ISO-8859-1 (every byte is the code point of the same value)
 /// to `out`.
+///
+/// This is Python's `bytes.decode('iso-8859-1')`: it never fails. ASCII input (the usual
+/// case) is copied in one go.
+///
+/// ```
+/// let mut s = String::new();
+/// socketserver::http::parse::decode_latin1(b"caf\xe9", &mut s);
+/// assert_eq!(s, "café");
+/// ```
 pub fn decode_latin1(bytes: &[u8], out: &mut String) {
-    todo!()
+    if bytes.is_ascii() {
+        if let Ok(s) = std::str::from_utf8(bytes) {
+            out.push_str(s);
+            return;
+        }
+    }
+    let extra = bytes.iter().filter(|b| !b.is_ascii()).count();
+    out.reserve(bytes.len() + extra);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let run = rest
+            .iter()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
+        if let Ok(s) = std::str::from_utf8(&rest[..run]) {
+            out.push_str(s);
+        }
+        if let Some(&b) = rest.get(run) {
+            out.push(char::from(b));
+            rest = &rest[run + 1..];
+        } else {
+            rest = &[];
+        }
+    }
 }
 
+/// True for the characters Python's `str.split()` (no argument) splits on:
+/// `str.isspace()`. Note that U+001C–U+001F, U+0085 and U+00A0 are whitespace to Python
+/// (Rust's `char::is_whitespace` disagrees on U+001C–U+001F).
+pub(crate) fn is_py_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t'..='\r'
+            | '\x1c'..=' '
+            | '\u{85}'
+            | '\u{a0}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{200a}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{202f}'
+            | '\u{205f}'
+            | '\u{3000}'
+    )
+}
+
+/// The words of `s` as Python's `str.split()` finds them.
 /// Python's `str.split()` with no argument, on Latin-1 text: the words between runs of
-/// whitespace (`\t \n \x0b \x0c \r \x1c`–`\x1f`, space, U+0085, U+00A0).
+/// whitespace (`\t`–`\r`, `\x1c`–`\x1f`, space, U+0085, U+00A0).
+///
+/// ```
+/// let w: Vec<_> = socketserver::http::parse::split_words(" GET\t/a\x1c HTTP/1.0 ").collect();
+/// assert_eq!(w, ["GET", "/a", "HTTP/1.0"]);
+/// ```
 pub fn split_words(s: &str) -> impl Iterator<Item = &str> + '_ {
-    s.split(|c: char| {
-        matches!(
-            c,
-            '\t' | '\n' | '\x0b' | '\x0c' | '\r' | '\x1c'..='\x1f' | ' ' | '\u{85}' | '\u{a0}'
-        )
-    })
-    .filter(|w| !w.is_empty())
+    Words { s, pos: 0 }
+}
+
+struct Words<'a> {
+    s: &'a str,
+    pos: usize,
+}
+
+impl<'a> Words<'a> {
+    /// The length of the whitespace character at `i`, or 0 if there is none.
+    fn space_at(&self, i: usize) -> usize {
+        let b = self.s.as_bytes()[i];
+        if b < 0x80 {
+            usize::from(matches!(b, b'\t'..=b'\r' | 0x1c..=b' '))
+        } else {
+            match self.s[i..].chars().next() {
+                Some(c) if is_py_space(c) => c.len_utf8(),
+                _ => 0,
+            }
+        }
+    }
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let len = self.s.len();
+        let mut i = self.pos;
+        // Skip leading whitespace.
+        while i < len {
+            let n = self.space_at(i);
+            if n == 0 {
+                break;
+            }
+            i += n;
+        }
+        if i == len {
+            self.pos = len;
+            return None;
+        }
+        let start = i;
+        while i < len && self.space_at(i) == 0 {
+            // Step over one character (never splits a UTF-8 sequence).
+            i += self.s[i..].chars().next().map_or(1, char::len_utf8);
+        }
+        self.pos = i;
+        Some(&self.s[start..i])
+    }
 }
 
 /// A request line CPython accepts.
@@ -42,6 +163,10 @@ pub struct RequestLine<'a> {
     /// The version word (`"HTTP/1.1"`); `None` for an HTTP/0.9 request (`GET /path`).
     pub version: Option<&'a str>,
     /// The version as numbers; `(0, 9)` for HTTP/0.9.
+    ///
+    /// Python allows up to ten digits per component, so `HTTP/1.9999999999` is a valid
+    /// (HTTP/1.x) version; a component above `u32::MAX` is saturated to `u32::MAX`, which
+    /// keeps every comparison with a real version (`>= (1, 1)`) what Python computes.
     pub version_number: (u32, u32),
 }
 
@@ -63,18 +188,132 @@ pub enum RequestLineError {
 impl RequestLineError {
     /// The status code CPython answers with (0 for `Empty`).
     pub fn code(&self) -> u16 {
-        todo!()
+        match self {
+            RequestLineError::Empty => 0,
+            RequestLineError::UnsupportedVersion(_) => 505,
+            RequestLineError::BadVersion(_)
+            | RequestLineError::BadSyntax(_)
+            | RequestLineError::BadHttp09Method(_) => 400,
+        }
     }
     /// CPython's exact message, `%r` included (e.g. `Bad request version ('FUBAR')`).
+    ///
+    /// It is the reason phrase of the status line and (HTML-escaped) the `Message:` of
+    /// the error page. Empty for [`RequestLineError::Empty`], which gets no answer.
     pub fn message(&self) -> String {
-        todo!()
+        match self {
+            RequestLineError::Empty => String::new(),
+            RequestLineError::BadVersion(v) => format!("Bad request version ({})", py_repr(v)),
+            RequestLineError::UnsupportedVersion(v) => format!("Invalid HTTP version ({v})"),
+            RequestLineError::BadSyntax(l) => format!("Bad request syntax ({})", py_repr(l)),
+            RequestLineError::BadHttp09Method(c) => {
+                format!("Bad HTTP/0.9 request type ({})", py_repr(c))
+            }
+        }
     }
+}
+
+impl fmt::Display for RequestLineError {
+    /// The [`message`](RequestLineError::message) (`empty request line` for `Empty`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestLineError::Empty => f.write_str("empty request line"),
+            other => f.write_str(&other.message()),
+        }
+    }
+}
+
+impl std::error::Error for RequestLineError {}
+
+/// One component of a version number: 1–10 ASCII digits.
+///
+/// Python checks `str.isdigit()` (which also accepts `¹²³`) and then `int()` (which
+/// refuses them); both failures give the same 400, so only ASCII digits pass here.
+/// (For text outside Latin-1, `int()` would also take other scripts' decimal digits; the
+/// request line is Latin-1 text, so that never arises.)
+fn version_component(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.bytes()
+        .try_fold(0u64, |n, d| Some(n * 10 + u64::from(d - b'0')))
+}
+
+/// `HTTP/<major>.<minor>` → the numbers, or `None` for `Bad request version`.
+fn parse_version(version: &str) -> Option<(u64, u64)> {
+    let base = version.strip_prefix("HTTP/")?;
+    let (major, minor) = base.split_once('.')?;
+    if minor.contains('.') {
+        return None;
+    }
+    Some((version_component(major)?, version_component(minor)?))
 }
 
 /// CPython's `parse_request` on a decoded request line (trailing `\r`/`\n` already
 /// stripped).
+///
+/// The words are Python's `requestline.split()`. With three or more words the last one
+/// must be a version `HTTP/<1–10 digits>.<1–10 digits>` (else
+/// [`BadVersion`](RequestLineError::BadVersion)) below 2.0 (else
+/// [`UnsupportedVersion`](RequestLineError::UnsupportedVersion)); then there must be two
+/// or three words (else [`BadSyntax`](RequestLineError::BadSyntax)); two words are an
+/// HTTP/0.9 request, which must be `GET` (else
+/// [`BadHttp09Method`](RequestLineError::BadHttp09Method)). A path starting with `//` loses
+/// all but one of its leading slashes. Keep-alive and `Expect` are the caller's.
 pub fn parse_request_line(requestline: &str) -> Result<RequestLine<'_>, RequestLineError> {
-    todo!()
+    let mut words = Words {
+        s: requestline,
+        pos: 0,
+    };
+    let Some(command) = words.next() else {
+        return Err(RequestLineError::Empty);
+    };
+    let second = words.next();
+    let mut count = 1 + usize::from(second.is_some());
+    let mut last = second;
+    if second.is_some() {
+        for w in words {
+            count += 1;
+            last = Some(w);
+        }
+    }
+
+    let mut version = None;
+    let mut version_number = (0, 9);
+    if count >= 3 {
+        let v = last.unwrap_or_default();
+        let Some((major, minor)) = parse_version(v) else {
+            return Err(RequestLineError::BadVersion(v.to_owned()));
+        };
+        if major >= 2 {
+            return Err(RequestLineError::UnsupportedVersion(
+                v["HTTP/".len()..].to_owned(),
+            ));
+        }
+        version = Some(v);
+        let sat = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        version_number = (sat(major), sat(minor));
+    }
+    let path = match (count, second) {
+        (2 | 3, Some(path)) => path,
+        _ => return Err(RequestLineError::BadSyntax(requestline.to_owned())),
+    };
+    if count == 2 && command != "GET" {
+        return Err(RequestLineError::BadHttp09Method(command.to_owned()));
+    }
+    let path = if path.starts_with("//") {
+        // '/' + path.lstrip('/'): the last slash of the leading run and what follows.
+        let rest = path.trim_start_matches('/');
+        &path[path.len() - rest.len() - 1..]
+    } else {
+        path
+    };
+    Ok(RequestLine {
+        command,
+        path,
+        version,
+        version_number,
+    })
 }
 
 /// Why a header block was refused (both answered with 431).
@@ -89,20 +328,527 @@ pub enum HeaderError {
 impl HeaderError {
     /// CPython's short message: `Line too long` / `Too many headers`.
     pub fn message(&self) -> &'static str {
-        todo!()
+        match self {
+            HeaderError::LineTooLong => "Line too long",
+            HeaderError::TooManyHeaders => "Too many headers",
+        }
     }
     /// CPython's explanation: `got more than 65536 bytes when reading header line` /
     /// `got more than 100 headers`.
     pub fn explain(&self) -> &'static str {
-        todo!()
+        match self {
+            HeaderError::LineTooLong => "got more than 65536 bytes when reading header line",
+            HeaderError::TooManyHeaders => "got more than 100 headers",
+        }
     }
 }
 
+impl fmt::Display for HeaderError {
+    /// The [`explain`](HeaderError::explain) text (Python's `str(err)`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.explain())
+    }
+}
+
+impl std::error::Error for HeaderError {}
+
 /// `http.client._read_headers`: reads header lines (each at most [`MAXLINE`] bytes) into
 /// `block` until a blank line (`\r\n` or `\n`, kept in `block`) or EOF.
+///
+/// Each line is read as Python's `readline(65537)` reads it: up to and including `\n`,
+/// never more than 65537 bytes, and nothing past the line is consumed (the body stays in
+/// `r`). A line longer than 65536 bytes is [`HeaderError::LineTooLong`]; a 101st line
+/// (the blank line counts, so 100 headers and the blank line are too many) is
+/// [`HeaderError::TooManyHeaders`]. Lines are appended to `block`, which is not cleared
+/// first; at most 101 × 65537 bytes are appended.
+///
+/// ```
+/// use socketserver::http::parse::read_header_block;
+/// let mut input: &[u8] = b"Host: x\r\n\r\nbody";
+/// let mut block = Vec::new();
+/// read_header_block(&mut input, &mut block).unwrap().unwrap();
+/// assert_eq!(block, b"Host: x\r\n\r\n");
+/// assert_eq!(input, b"body");
+/// ```
 pub fn read_header_block<R: BufRead>(
     r: &mut R,
     block: &mut Vec<u8>,
 ) -> io::Result<Result<(), HeaderError>> {
-    todo!()
+    let mut lines = 0;
+    loop {
+        let start = block.len();
+        let n = r
+            .by_ref()
+            .take(MAXLINE as u64 + 1)
+            .read_until(b'\n', block)?;
+        if n > MAXLINE {
+            return Ok(Err(HeaderError::LineTooLong));
+        }
+        lines += 1;
+        if lines > MAXHEADERS {
+            return Ok(Err(HeaderError::TooManyHeaders));
+        }
+        let line = &block[start..];
+        if line.is_empty() || line == b"\n" || line == b"\r\n" {
+            return Ok(Ok(()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Expect =
+        Result<(&'static str, &'static str, Option<&'static str>, (u32, u32)), (u16, &'static str)>;
+
+    /// (request line as the handler reads it, what CPython 3.13.0 makes of it).
+    const TABLE: &[(&[u8], Expect)] = &[
+        // python-stdlib.md §2.2 (BaseHTTPServerTestCase)
+        (
+            b"GET / HTTP/1.1\r\n",
+            Ok(("GET", "/", Some("HTTP/1.1"), (1, 1))),
+        ),
+        (
+            b"XYZBOGUS / HTTP/1.1\n",
+            Ok(("XYZBOGUS", "/", Some("HTTP/1.1"), (1, 1))),
+        ),
+        (
+            b"GET / FUBAR\r\n",
+            Err((400, "Bad request version ('FUBAR')")),
+        ),
+        (
+            b"GET / HTTP/9.9.9\r\n",
+            Err((400, "Bad request version ('HTTP/9.9.9')")),
+        ),
+        (
+            b"GET / HTTP/-9_9_9.+9_9_9\r\n",
+            Err((400, "Bad request version ('HTTP/-9_9_9.+9_9_9')")),
+        ),
+        (
+            b"GET / HTTP/909876543210.0\r\n",
+            Err((400, "Bad request version ('HTTP/909876543210.0')")),
+        ),
+        (
+            b"GET / HTTP/1.909876543210\r\n",
+            Err((400, "Bad request version ('HTTP/1.909876543210')")),
+        ),
+        (b"GET / \r\n", Ok(("GET", "/", None, (0, 9)))),
+        (
+            b"CUSTOM / \r\n",
+            Err((400, "Bad HTTP/0.9 request type ('CUSTOM')")),
+        ),
+        (
+            b"GET / HTTP/9.9\r\n",
+            Err((505, "Invalid HTTP version (9.9)")),
+        ),
+        (b" /  \r\n", Err((400, "Bad request syntax (' /  ')"))),
+        // §2.9.1 (stock handler)
+        (
+            b"GET / HTTP/1.0\r\n",
+            Ok(("GET", "/", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET / HTTP/01.1\r\n",
+            Ok(("GET", "/", Some("HTTP/01.1"), (1, 1))),
+        ),
+        (
+            b"get / HTTP/1.0\r\n",
+            Ok(("get", "/", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET / HTTP/1.0\n",
+            Ok(("GET", "/", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET / HTTP/-1.1\r\n",
+            Err((400, "Bad request version ('HTTP/-1.1')")),
+        ),
+        (
+            b"GET / http/1.1\r\n",
+            Err((400, "Bad request version ('http/1.1')")),
+        ),
+        (
+            b"GET / HTTP/2.0\r\n",
+            Err((505, "Invalid HTTP version (2.0)")),
+        ),
+        (
+            b"POST /\r\n",
+            Err((400, "Bad HTTP/0.9 request type ('POST')")),
+        ),
+        (b"GET /\r\n", Ok(("GET", "/", None, (0, 9)))),
+        (b"GET\r\n", Err((400, "Bad request syntax ('GET')"))),
+        (
+            b"GET /spaced out HTTP/1.1\r\n",
+            Err((400, "Bad request syntax ('GET /spaced out HTTP/1.1')")),
+        ),
+        (b"\r\n", Err((0, ""))),
+        (b"", Err((0, ""))),
+        (
+            b"<script>alert(\"hello\")</script> / HTTP/1.1\r\n",
+            Ok((
+                "<script>alert(\"hello\")</script>",
+                "/",
+                Some("HTTP/1.1"),
+                (1, 1),
+            )),
+        ),
+        // §2.9.6 (leniency)
+        (
+            b"GET  /a   HTTP/1.0  \r\n",
+            Ok(("GET", "/a", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET\t/a\tHTTP/1.0\r\n",
+            Ok(("GET", "/a", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b" GET /a HTTP/1.0\r\n",
+            Ok(("GET", "/a", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET //a//b HTTP/1.0\r\n",
+            Ok(("GET", "/a//b", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET http://h/x HTTP/1.0\r\n",
+            Ok(("GET", "http://h/x", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET * HTTP/1.0\r\n",
+            Ok(("GET", "*", Some("HTTP/1.0"), (1, 0))),
+        ),
+        // Edges: Python's whitespace, version corner cases, repr quoting.
+        (
+            b"GET\x1c/\x1dHTTP/1.0\x1f",
+            Ok(("GET", "/", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET\x85/\xa0HTTP/1.0",
+            Ok(("GET", "/", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET\x0b/\x0cHTTP/1.0\r\r\n",
+            Ok(("GET", "/", Some("HTTP/1.0"), (1, 0))),
+        ),
+        (
+            b"GET / HTTP/1.1\n\r",
+            Ok(("GET", "/", Some("HTTP/1.1"), (1, 1))),
+        ),
+        (
+            b"GET\x00/ HTTP/1.0",
+            Err((400, "Bad HTTP/0.9 request type ('GET\\x00/')")),
+        ),
+        (
+            b"GET / HTTP/\xb2.\xb3",
+            Err((400, "Bad request version ('HTTP/².³')")),
+        ),
+        (
+            b"GET / HTTP/1.",
+            Err((400, "Bad request version ('HTTP/1.')")),
+        ),
+        (
+            b"GET / HTTP/.1",
+            Err((400, "Bad request version ('HTTP/.1')")),
+        ),
+        (
+            b"GET / HTTP/1",
+            Err((400, "Bad request version ('HTTP/1')")),
+        ),
+        (
+            b"GET / HTTP/1/1",
+            Err((400, "Bad request version ('HTTP/1/1')")),
+        ),
+        (
+            b"GET / HTTP/+1.1",
+            Err((400, "Bad request version ('HTTP/+1.1')")),
+        ),
+        (
+            b"GET / HTTP/0000000001.9999999999",
+            Ok((
+                "GET",
+                "/",
+                Some("HTTP/0000000001.9999999999"),
+                (1, u32::MAX),
+            )),
+        ),
+        (
+            b"GET / HTTP/00000000001.1",
+            Err((400, "Bad request version ('HTTP/00000000001.1')")),
+        ),
+        (
+            b"GET / HTTP/9999999999.0",
+            Err((505, "Invalid HTTP version (9999999999.0)")),
+        ),
+        (
+            b"GET / HTTP/02.0",
+            Err((505, "Invalid HTTP version (02.0)")),
+        ),
+        (
+            b"GET / HTTP/0.9",
+            Ok(("GET", "/", Some("HTTP/0.9"), (0, 9))),
+        ),
+        (
+            b"GET /a /b HTTP/2.0",
+            Err((505, "Invalid HTTP version (2.0)")),
+        ),
+        (
+            b"GET /a /b HTTP/1.1",
+            Err((400, "Bad request syntax ('GET /a /b HTTP/1.1')")),
+        ),
+        (b"A B C FOO", Err((400, "Bad request version ('FOO')"))),
+        (b"GET / it's", Err((400, "Bad request version (\"it's\")"))),
+        (b"GET / 'x\"", Err((400, "Bad request version ('\\'x\"')"))),
+        (
+            b"P\xe9\\ /",
+            Err((400, "Bad HTTP/0.9 request type ('Pé\\\\')")),
+        ),
+        (
+            b"GET /\x1b\x7f HTTP/1.0 x",
+            Err((400, "Bad request version ('x')")),
+        ),
+        (
+            b"GET /\x1b\x7f\xa0 HTTP/1.0 HTTP/1.0",
+            Err((
+                400,
+                "Bad request syntax ('GET /\\x1b\\x7f\\xa0 HTTP/1.0 HTTP/1.0')",
+            )),
+        ),
+        (
+            b"GET ////// HTTP/1.1",
+            Ok(("GET", "/", Some("HTTP/1.1"), (1, 1))),
+        ),
+        (b"GET //x", Ok(("GET", "/x", None, (0, 9)))),
+        (b"GET /x/", Ok(("GET", "/x/", None, (0, 9)))),
+        (b" \t\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\r\n", Err((0, ""))),
+    ];
+
+    type Parsed = (String, String, Option<String>, (u32, u32));
+
+    fn run(raw: &[u8]) -> Result<Parsed, (u16, String)> {
+        let mut s = String::new();
+        decode_latin1(raw, &mut s);
+        match parse_request_line(s.trim_end_matches(['\r', '\n'])) {
+            Ok(rl) => Ok((
+                rl.command.to_owned(),
+                rl.path.to_owned(),
+                rl.version.map(str::to_owned),
+                rl.version_number,
+            )),
+            Err(e) => Err((e.code(), e.message())),
+        }
+    }
+
+    #[test]
+    fn request_lines_match_cpython() {
+        for (raw, want) in TABLE {
+            let want = match want {
+                Ok((c, p, v, n)) => Ok((c.to_string(), p.to_string(), v.map(str::to_owned), *n)),
+                Err((code, m)) => Err((*code, m.to_string())),
+            };
+            assert_eq!(
+                run(raw),
+                want,
+                "request line {:?}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+    }
+
+    #[test]
+    fn errors_carry_what_send_error_needs() {
+        let e = parse_request_line("GET / FUBAR").unwrap_err();
+        assert_eq!(e, RequestLineError::BadVersion("FUBAR".into()));
+        let e = parse_request_line("GET / HTTP/2.0").unwrap_err();
+        assert_eq!(e, RequestLineError::UnsupportedVersion("2.0".into()));
+        assert_eq!(e.to_string(), "Invalid HTTP version (2.0)");
+        let e = parse_request_line("GET").unwrap_err();
+        assert_eq!(e, RequestLineError::BadSyntax("GET".into()));
+        let e = parse_request_line("PUT /").unwrap_err();
+        assert_eq!(e, RequestLineError::BadHttp09Method("PUT".into()));
+        assert_eq!(
+            parse_request_line("  ").unwrap_err(),
+            RequestLineError::Empty
+        );
+        assert_eq!(RequestLineError::Empty.code(), 0);
+        assert_eq!(RequestLineError::Empty.message(), "");
+    }
+
+    #[test]
+    fn results_borrow_from_the_line() {
+        let line = String::from("GET ///a HTTP/1.1");
+        let rl = parse_request_line(&line).unwrap();
+        let range = line.as_bytes().as_ptr_range();
+        for part in [rl.command, rl.path, rl.version.unwrap()] {
+            assert!(range.contains(&part.as_ptr()));
+        }
+        assert_eq!(rl.path, "/a");
+    }
+
+    #[test]
+    fn python_whitespace_is_not_rusts() {
+        // U+001C..U+001F split words in Python; they are not Rust whitespace.
+        for c in ['\x1c', '\x1d', '\x1e', '\x1f'] {
+            assert!(is_py_space(c) && !c.is_whitespace());
+        }
+        // U+200B is neither.
+        assert!(!is_py_space('\u{200b}'));
+        let line = "GET\u{3000}/\u{2028}HTTP/1.1";
+        assert_eq!(parse_request_line(line).unwrap().path, "/");
+    }
+
+    #[test]
+    fn decode_latin1_maps_bytes_to_code_points() {
+        let all: Vec<u8> = (0..=255).collect();
+        let mut s = String::from("keep:");
+        decode_latin1(&all, &mut s);
+        let want: String = "keep:".chars().chain((0..=255u8).map(char::from)).collect();
+        assert_eq!(s, want);
+        let mut ascii = String::new();
+        decode_latin1(b"GET / HTTP/1.1", &mut ascii);
+        assert_eq!(ascii, "GET / HTTP/1.1");
+    }
+
+    fn read(input: &[u8]) -> (Result<(), HeaderError>, Vec<u8>, usize) {
+        let mut r = input;
+        let mut block = Vec::new();
+        let res = read_header_block(&mut r, &mut block).unwrap();
+        (res, block, input.len() - r.len())
+    }
+
+    #[test]
+    fn header_block_stops_at_the_blank_line() {
+        for (input, block) in [
+            (
+                &b"A: 1\r\nB: 2\r\n\r\nbody"[..],
+                &b"A: 1\r\nB: 2\r\n\r\n"[..],
+            ),
+            (b"A: 1\n\nbody", b"A: 1\n\n"),
+            (b"\r\nbody", b"\r\n"),
+            (b"\nbody", b"\n"),
+            (b"", b""),
+            (b"A: 1\r\n", b"A: 1\r\n"),
+            (b"A: 1", b"A: 1"),
+            // A bare CR does not end the block (the email parser splits on it later).
+            (b"A: 1\r\r\nB\r\n\r\nx", b"A: 1\r\r\nB\r\n\r\n"),
+            (b"A: 1\r\n \r\n\r\nx", b"A: 1\r\n \r\n\r\n"),
+        ] {
+            let (res, got, consumed) = read(input);
+            assert_eq!(res, Ok(()));
+            assert_eq!(got, block);
+            assert_eq!(consumed, block.len(), "nothing past the block is consumed");
+        }
+    }
+
+    #[test]
+    fn header_block_appends() {
+        let mut r: &[u8] = b"B: 2\r\n\r\n";
+        let mut block = b"kept".to_vec();
+        read_header_block(&mut r, &mut block).unwrap().unwrap();
+        assert_eq!(block, b"keptB: 2\r\n\r\n");
+    }
+
+    #[test]
+    fn header_line_limit() {
+        // 65536 bytes with the CRLF: accepted.
+        let mut ok = vec![b'X', b':'];
+        ok.resize(MAXLINE - 2, b'a');
+        ok.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(read(&ok).0, Ok(()));
+        // 65537: refused after reading exactly 65537 bytes.
+        let mut long = vec![b'X', b':'];
+        long.resize(MAXLINE - 1, b'a');
+        long.extend_from_slice(b"\r\n\r\n");
+        let (res, block, consumed) = read(&long);
+        assert_eq!(res, Err(HeaderError::LineTooLong));
+        assert_eq!((block.len(), consumed), (MAXLINE + 1, MAXLINE + 1));
+        // §2.6 test_header_length.
+        let mut t = b"X-Foo: bar".to_vec();
+        t.resize(t.len() + 65537, b'r');
+        t.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(read(&t).0, Err(HeaderError::LineTooLong));
+        assert_eq!(HeaderError::LineTooLong.message(), "Line too long");
+        assert_eq!(
+            HeaderError::LineTooLong.explain(),
+            "got more than 65536 bytes when reading header line"
+        );
+    }
+
+    #[test]
+    fn header_count_limit() {
+        for (n, want) in [
+            (MAXHEADERS - 1, Ok(())),
+            (MAXHEADERS, Err(HeaderError::TooManyHeaders)),
+            (MAXHEADERS + 1, Err(HeaderError::TooManyHeaders)),
+        ] {
+            let mut b = b"X-Foo: bar\r\n".repeat(n);
+            b.extend_from_slice(b"\r\n");
+            assert_eq!(read(&b).0, want, "{n} headers");
+        }
+        // 100 lines then EOF: the empty read is the 101st line.
+        assert_eq!(
+            read(&b"X: 1\r\n".repeat(MAXHEADERS)).0,
+            Err(HeaderError::TooManyHeaders)
+        );
+        assert_eq!(read(&b"X: 1\r\n".repeat(MAXHEADERS - 1)).0, Ok(()));
+        assert_eq!(HeaderError::TooManyHeaders.message(), "Too many headers");
+        assert_eq!(
+            HeaderError::TooManyHeaders.explain(),
+            "got more than 100 headers"
+        );
+        assert_eq!(
+            HeaderError::TooManyHeaders.to_string(),
+            "got more than 100 headers"
+        );
+    }
+
+    /// A reader that hands out one byte per `fill_buf` and then fails.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        fail: bool,
+    }
+
+    impl io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.fill_buf()?.len().min(buf.len()).min(1);
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.consume(n);
+            Ok(n)
+        }
+    }
+
+    impl BufRead for Trickle<'_> {
+        fn fill_buf(&mut self) -> io::Result<&[u8]> {
+            if self.data.is_empty() && self.fail {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
+            }
+            Ok(&self.data[..self.data.len().min(1)])
+        }
+        fn consume(&mut self, n: usize) {
+            self.data = &self.data[n..];
+        }
+    }
+
+    #[test]
+    fn header_block_from_a_slow_reader() {
+        let mut r = Trickle {
+            data: b"A: 1\r\nB: 2\r\n\r\nbody",
+            fail: false,
+        };
+        let mut block = Vec::new();
+        read_header_block(&mut r, &mut block).unwrap().unwrap();
+        assert_eq!(block, b"A: 1\r\nB: 2\r\n\r\n");
+        assert_eq!(r.data, b"body");
+    }
+
+    #[test]
+    fn header_block_io_errors_pass_through() {
+        let mut r = Trickle {
+            data: b"A: 1\r\nB:",
+            fail: true,
+        };
+        let mut block = Vec::new();
+        let err = read_header_block(&mut r, &mut block).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
 }
