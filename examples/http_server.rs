@@ -23,7 +23,8 @@ use socketserver::http::{get_best_family, SimpleHttpRequestHandler, ThreadingHtt
 use socketserver::server::{shutdown_on_signals, SIGINT};
 use socketserver::BaseServer;
 
-const USAGE: &str = "usage: http_server [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [-H HEADER] [port]";
+const USAGE: &str =
+    "usage: http_server [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [-H HEADER] [port]";
 
 const HELP: &str = "
 positional arguments:
@@ -88,7 +89,9 @@ fn parse_args() -> Result<Args, ExitCode> {
                     Some((n, v)) => (n.trim().to_owned(), v.trim().to_owned()),
                     None => match it.next() {
                         Some(v) => (first, v),
-                        None => return Err(usage_error("argument -H/--header: expected NAME: VALUE")),
+                        None => {
+                            return Err(usage_error("argument -H/--header: expected NAME: VALUE"))
+                        }
                     },
                 };
                 args.headers.push((n, v));
@@ -100,9 +103,9 @@ fn parse_args() -> Result<Args, ExitCode> {
                 if port_seen {
                     return Err(usage_error(&format!("unrecognized arguments: {other}")));
                 }
-                args.port = other
-                    .parse()
-                    .map_err(|_| usage_error(&format!("argument port: invalid int value: '{other}'")))?;
+                args.port = other.parse().map_err(|_| {
+                    usage_error(&format!("argument port: invalid int value: '{other}'"))
+                })?;
                 port_seen = true;
             }
         }
@@ -144,7 +147,11 @@ fn serve(args: Args) -> socketserver::Result<ExitCode> {
 
     let bound = server.server_address;
     let host = bound.ip().to_string();
-    let url_host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+    let url_host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.clone()
+    };
     println!(
         "Serving HTTP on {host} port {} (http://{url_host}:{}/) ...",
         bound.port(),

@@ -216,7 +216,10 @@ fn timeout_kind(e: io::Error) -> io::Error {
 /// `sendfile` cannot do this pair of descriptors: copy instead.
 fn is_unsupported(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::Unsupported
-        || matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP))
+        || matches!(
+            e.raw_os_error(),
+            Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP)
+        )
 }
 
 /// Copies `len` bytes of `file` from `offset` to the connection through a buffer.

@@ -20,8 +20,9 @@ pub mod url;
 
 pub use date::{date_time_string, log_date_time_string, MONTHNAME, WEEKDAYNAME};
 pub use handler::{
-    default_log_message, format_error_page, handle_one_request, parse_request, split_path, BaseHttpRequestHandler,
-    HttpRequest, DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE, SERVER_VERSION, SYS_VERSION,
+    default_log_message, format_error_page, handle_one_request, parse_request, split_path,
+    BaseHttpRequestHandler, HttpRequest, DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE,
+    SERVER_VERSION, SYS_VERSION,
 };
 pub use headers::{parse_headers, HttpMessage};
 pub use minimal::{MinimalHttpHandler, MinimalHttpRequest};

@@ -161,7 +161,12 @@ impl SimpleHttpRequestHandler {
                 h.end_headers()?;
                 return Ok(None);
             }
-            match self.index_pages.iter().map(|i| path.join(i)).find(|p| p.is_file()) {
+            match self
+                .index_pages
+                .iter()
+                .map(|i| path.join(i))
+                .find(|p| p.is_file())
+            {
                 Some(index) => path = index,
                 None => return self.list_directory(h, &path),
             }
@@ -178,9 +183,8 @@ impl SimpleHttpRequestHandler {
         let size = meta.len();
         let mtime = mtime_seconds(meta.mtime(), meta.mtime_nsec());
         let etag = format!("\"{:x}-{:x}\"", meta.mtime(), size);
-        let last_modified = h.date_time_string(Some(
-            UNIX_EPOCH + Duration::from_secs(mtime.max(0) as u64),
-        ));
+        let last_modified =
+            h.date_time_string(Some(UNIX_EPOCH + Duration::from_secs(mtime.max(0) as u64)));
 
         let inm = h.headers.get("If-None-Match").map(str::to_owned);
         if self.etag {
@@ -315,9 +319,10 @@ fn open_regular(path: &Path) -> Option<(File, std::fs::Metadata)> {
 
 /// `If-None-Match: *` or a list containing `etag` (weak comparison).
 fn etag_matches(header: &str, etag: &str) -> bool {
-    header.split(',').map(str::trim).any(|t| {
-        t == "*" || t == etag || t.strip_prefix("W/") == Some(etag)
-    })
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
 }
 
 /// How to answer a `Range` header.

@@ -323,7 +323,14 @@ pub(crate) fn sendfile(sock: RawFd, file: RawFd, offset: u64, count: usize) -> i
         // SAFETY: both descriptors are open for the duration of the call; `len` is a
         // valid, writable off_t; no header/trailer vectors are passed (null).
         let r = unsafe {
-            libc::sendfile(file, sock, offset as libc::off_t, &mut len, std::ptr::null_mut(), 0)
+            libc::sendfile(
+                file,
+                sock,
+                offset as libc::off_t,
+                &mut len,
+                std::ptr::null_mut(),
+                0,
+            )
         };
         if r == 0 || len > 0 {
             return Ok(len as usize);
@@ -349,7 +356,8 @@ pub(crate) fn passive_address(host: Option<&str>, port: u16) -> io::Result<std::
     let host = host
         .map(|h| CString::new(h).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput)))
         .transpose()?;
-    let service = CString::new(port.to_string()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let service =
+        CString::new(port.to_string()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     // SAFETY: an all-zero addrinfo is a valid "no hints" value; fields are then set.
     let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
     hints.ai_socktype = libc::SOCK_STREAM;
