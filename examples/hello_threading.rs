@@ -27,6 +27,9 @@ impl BaseHttpRequestHandler for Hello {
         h.send_header("Content-Length", &body.len().to_string())?;
         if h.close_connection {
             h.send_header("Connection", "close")?;
+        } else if h.request_version == "HTTP/1.0" {
+            // An HTTP/1.0 client asked for keep-alive: say it is granted.
+            h.send_header("Connection", "keep-alive")?;
         }
         h.end_headers()?;
         h.wfile.write_all(body)?;
