@@ -281,6 +281,12 @@ pub trait RequestSocket: Send + 'static {
     fn set_idle_timeout(&self, _timeout: Option<Duration>) -> io::Result<()> {
         Ok(())
     }
+
+    /// The descriptor to watch while the request is parked (a connection's); `None` for
+    /// requests that cannot be parked.
+    fn poll_fd(&self) -> Option<RawFd> {
+        None
+    }
 }
 
 impl RequestSocket for Connection {
@@ -290,6 +296,10 @@ impl RequestSocket for Connection {
 
     fn set_idle_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.set_timeout(timeout)
+    }
+
+    fn poll_fd(&self) -> Option<RawFd> {
+        Some(self.as_raw_fd())
     }
 }
 

@@ -742,3 +742,50 @@ fn small_response_is_one_write() {
         );
     }
 }
+
+/// On a pool server, an idle kept-alive connection gives its worker up when another
+/// connection needs it, and is served again when it sends its next request.
+#[test]
+fn pool_parks_idle_keep_alive_connections() {
+    let mut server = socketserver::ThreadPoolHttpServer::new(("127.0.0.1", 0), KeepAlive).unwrap();
+    server.max_workers = 1;
+    server.queue_depth = 1;
+    let addr = server.server_address;
+    let _r = Running::start(server);
+    let mut a = connect(addr);
+    let mut ra = BufReader::new(a.try_clone().unwrap());
+    a.write_all(b"GET /a1 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut ra, false).unwrap().body, b"path=/a1");
+    // A holds the only worker while idle; B must still be served.
+    let mut b = connect(addr);
+    let mut rb = BufReader::new(b.try_clone().unwrap());
+    b.write_all(b"GET /b1 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut rb, false).unwrap().body, b"path=/b1");
+    // A was parked, not closed: its next request is answered on the same connection.
+    a.write_all(b"GET /a2 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut ra, false).unwrap().body, b"path=/a2");
+    b.write_all(b"GET /b2 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut rb, false).unwrap().body, b"path=/b2");
+    // Many more idle connections than workers, each served in turn.
+    let mut idle: Vec<_> = (0..20)
+        .map(|i| {
+            let mut s = connect(addr);
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            s.write_all(format!("GET /c{i} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+                .unwrap();
+            assert_eq!(
+                read_response(&mut r, false).unwrap().body,
+                format!("path=/c{i}").as_bytes()
+            );
+            (s, r)
+        })
+        .collect();
+    for (i, (s, r)) in idle.iter_mut().enumerate() {
+        s.write_all(format!("GET /d{i} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .unwrap();
+        assert_eq!(
+            read_response(r, false).unwrap().body,
+            format!("path=/d{i}").as_bytes()
+        );
+    }
+}

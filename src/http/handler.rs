@@ -13,6 +13,7 @@ use crate::address::Address;
 use crate::error::{Error, Result};
 use crate::handler::stream::{reader, StreamOptions};
 use crate::handler::{marker, run_phases, RequestHandlerClass, SocketWriter};
+use crate::server::park::{self, Idle};
 use crate::server::ServerRef;
 use crate::socket::Connection;
 
@@ -145,10 +146,30 @@ pub trait BaseHttpRequestHandler: Send + Sync + 'static {
 
     /// Python's `handle()`: [`handle_one_request`](Self::handle_one_request) until
     /// `close_connection` is set.
+    ///
+    /// On a pool server, a kept-alive connection waiting for its next request gives its
+    /// worker up when other connections need one (see [`park`](crate::server::park)).
     fn handle(&self, h: &mut HttpRequest<'_>) -> Result<()> {
         h.close_connection = true;
         self.handle_one_request(h)?;
         while !h.close_connection {
+            if h.rfile.buffer().is_empty() {
+                match park::wait_for_more(h.connection)? {
+                    Idle::Data => {}
+                    Idle::Park => {
+                        park::park();
+                        return Ok(());
+                    }
+                    Idle::TimedOut => {
+                        self.log_error(
+                            h,
+                            format_args!("Request timed out: TimeoutError('timed out')"),
+                        );
+                        h.close_connection = true;
+                        return Ok(());
+                    }
+                }
+            }
             self.handle_one_request(h)?;
         }
         Ok(())

@@ -20,6 +20,7 @@
 //! assert_eq!(rl.version_number, (1, 1));
 //!
 //! let err = parse_request_line("GET / FUBAR").unwrap_err();
+//! assert_eq!(err, RequestLineError::BadVersion("FUBAR".into()));
 //! assert_eq!((err.code(), err.message()), (400, "Bad request version ('FUBAR')".to_string()));
 //! ```
 

@@ -1,16 +1,22 @@
 //! A bounded worker pool with back-pressure (no Python counterpart; users keep asking).
 
 use std::fmt;
+use std::io::{Read, Write};
 use std::ops::{Deref, DerefMut};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
-use std::time::Duration;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use threadpool::ThreadPool;
 
 use crate::address::Address;
 use crate::error::Result;
+use crate::server::park::{self, DEFAULT_PARKED_IDLE};
 use crate::server::{lock, BaseServer, FromAddress, OuterServer};
 use crate::socket::RequestSocket;
+use crate::sys::PollSet;
 
 /// Default [`ThreadPoolMixIn::max_workers`].
 pub const MAX_WORKERS: usize = 64;
@@ -18,6 +24,8 @@ pub const MAX_WORKERS: usize = 64;
 pub const QUEUE_DEPTH: usize = 64;
 /// Default [`ThreadPoolMixIn::idle_timeout`]: 30 s.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most connections a pool server keeps parked; more are closed.
+pub const MAX_PARKED: usize = 4096;
 
 /// Handles requests on a fixed pool of worker threads, with back-pressure.
 ///
@@ -28,10 +36,12 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// `ThreadingMixIn`) or a queue entry per connection without limit. A `shutdown()` wakes
 /// an acceptor blocked this way at once (the connection it held is closed).
 ///
-/// A keep-alive connection holds its worker until it closes, so every accepted
-/// connection gets [`idle_timeout`](Self::idle_timeout) (30 s) as its read and write
-/// timeout before the handler runs: an idle client cannot pin a worker for ever. (A
-/// handler's own `timeout` replaces it.)
+/// Every accepted connection gets [`idle_timeout`](Self::idle_timeout) (30 s) as its read
+/// and write timeout before the handler runs, so an idle client cannot pin a worker for
+/// ever (a handler's own `timeout` replaces it). And a kept-alive connection that waits
+/// for its next request gives its worker up as soon as other connections wait for one:
+/// the HTTP and FastCGI handlers [park](crate::server::park) it, the server watches it,
+/// and a worker picks it up again when the client sends more ([`park_idle`](Self::park_idle)).
 ///
 /// ```no_run
 /// use socketserver::{BaseServer, ThreadPoolTcpServer};
@@ -43,7 +53,7 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// std::sync::Arc::new(server).serve_forever(socketserver::POLL_INTERVAL)?;
 /// # Ok::<(), socketserver::Error>(())
 /// ```
-pub struct ThreadPoolMixIn<S> {
+pub struct ThreadPoolMixIn<S: BaseServer> {
     server: S,
     /// How many requests run at once (worker threads). Default 64. Read when the first
     /// request arrives.
@@ -56,22 +66,61 @@ pub struct ThreadPoolMixIn<S> {
     /// `server_close` waits for the requests in progress and in the queue. Default
     /// `true`.
     pub block_on_close: bool,
+    /// Let handlers park idle kept-alive connections when workers are scarce (see
+    /// [`park`](crate::server::park)). Default `true`.
+    pub park_idle: bool,
     pool: OnceLock<ThreadPool>,
     admission: Arc<Admission>,
+    lot: OnceLock<Arc<Lot<S::Request>>>,
 }
 
-/// Counts requests admitted to the pool (running or queued) and acceptors waiting.
-#[derive(Debug, Default)]
+/// Counts requests admitted to the pool (running or queued) and acceptors waiting, and
+/// signals "pressure" — someone waits for a worker — on a descriptor parked-to-be
+/// handlers watch.
+#[derive(Debug)]
 struct Admission {
     state: Mutex<AdmissionState>,
     freed: Condvar,
+    pressure_rx: UnixStream,
+    pressure_tx: UnixStream,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
 struct AdmissionState {
     in_pool: usize,
     waiting: usize,
+    workers: usize,
     shutting_down: bool,
+    pressure: bool,
+}
+
+impl Admission {
+    fn new() -> std::io::Result<Admission> {
+        let (pressure_rx, pressure_tx) = UnixStream::pair()?;
+        pressure_rx.set_nonblocking(true)?;
+        pressure_tx.set_nonblocking(true)?;
+        Ok(Admission {
+            state: Mutex::new(AdmissionState::default()),
+            freed: Condvar::new(),
+            pressure_rx,
+            pressure_tx,
+        })
+    }
+
+    /// Makes the pressure descriptor readable exactly while requests wait for a worker.
+    fn update_pressure(&self, state: &mut AdmissionState) {
+        let want = state.waiting > 0 || state.in_pool > state.workers;
+        if want == state.pressure {
+            return;
+        }
+        state.pressure = want;
+        if want {
+            let _ = (&self.pressure_tx).write(&[1]);
+        } else {
+            let mut buf = [0u8; 16];
+            while matches!((&self.pressure_rx).read(&mut buf), Ok(n) if n > 0) {}
+        }
+    }
 }
 
 /// A snapshot of a pool's counters.
@@ -133,6 +182,16 @@ impl<S: BaseServer> ThreadPoolMixIn<S> {
         }
     }
 
+    /// The parking lot, started on first use; `None` if its thread cannot start.
+    fn lot(&self, this: &OuterServer<S::Request>) -> Option<Arc<Lot<S::Request>>> {
+        if let Some(lot) = self.lot.get() {
+            return Some(lot.clone());
+        }
+        let idle = self.idle_timeout.unwrap_or(DEFAULT_PARKED_IDLE);
+        let lot = Lot::start(this.clone(), idle).ok()?;
+        Some(self.lot.get_or_init(|| lot).clone())
+    }
+
     fn pool(&self) -> &ThreadPool {
         self.pool.get_or_init(|| {
             threadpool::Builder::new()
@@ -145,8 +204,12 @@ impl<S: BaseServer> ThreadPoolMixIn<S> {
 
 impl<S: BaseServer> From<S> for ThreadPoolMixIn<S> {
     /// Wraps an existing server.
+    ///
+    /// # Panics
+    ///
+    /// If the process is out of file descriptors for the pool's signalling socket pair.
     fn from(server: S) -> Self {
-        let admission = Arc::new(Admission::default());
+        let admission = Arc::new(Admission::new().expect("a socket pair for the pool"));
         let woken = admission.clone();
         // A shutdown() must wake an acceptor blocked on a full pool.
         server.core().on_shutdown(move || {
@@ -159,8 +222,10 @@ impl<S: BaseServer> From<S> for ThreadPoolMixIn<S> {
             queue_depth: QUEUE_DEPTH,
             idle_timeout: Some(IDLE_TIMEOUT),
             block_on_close: true,
+            park_idle: true,
             pool: OnceLock::new(),
             admission,
+            lot: OnceLock::new(),
         }
     }
 }
@@ -188,8 +253,108 @@ struct Place(Arc<Admission>);
 
 impl Drop for Place {
     fn drop(&mut self) {
-        lock(&self.0.state).in_pool -= 1;
+        let mut state = lock(&self.0.state);
+        state.in_pool -= 1;
+        self.0.update_pressure(&mut state);
+        drop(state);
         self.0.freed.notify_one();
+    }
+}
+
+/// Parked connections and the thread that watches them.
+struct Lot<R> {
+    incoming: Mutex<(Vec<(R, Address)>, bool)>,
+    wake_rx: UnixStream,
+    wake_tx: UnixStream,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl<R: RequestSocket> Lot<R> {
+    fn start(this: OuterServer<R>, idle: Duration) -> std::io::Result<Arc<Lot<R>>> {
+        let (wake_rx, wake_tx) = UnixStream::pair()?;
+        wake_rx.set_nonblocking(true)?;
+        wake_tx.set_nonblocking(true)?;
+        let lot = Arc::new(Lot {
+            incoming: Mutex::new((Vec::new(), false)),
+            wake_rx,
+            wake_tx,
+            thread: Mutex::new(None),
+        });
+        let theirs = lot.clone();
+        let handle = std::thread::Builder::new()
+            .name("socketserver-parking".into())
+            .spawn(move || theirs.watch(this, idle))?;
+        *lock(&lot.thread) = Some(handle);
+        Ok(lot)
+    }
+
+    /// Hands a connection over; the watcher re-dispatches it when it becomes readable.
+    fn park(&self, request: R, client_address: Address) {
+        lock(&self.incoming).0.push((request, client_address));
+        let _ = (&self.wake_tx).write(&[1]);
+    }
+
+    fn stop(&self) {
+        lock(&self.incoming).1 = true;
+        let _ = (&self.wake_tx).write(&[1]);
+        if let Some(t) = lock(&self.thread).take() {
+            let _ = t.join();
+        }
+    }
+
+    /// The watcher: polls the parked connections, sends readable ones back through
+    /// `process_request`, closes those idle longer than `idle`.
+    fn watch(&self, this: OuterServer<R>, idle: Duration) {
+        let mut parked: Vec<(R, Address, Instant)> = Vec::new();
+        let mut set = PollSet::default();
+        loop {
+            set.clear();
+            set.push(self.wake_rx.as_raw_fd());
+            for (r, _, _) in &parked {
+                set.push(r.poll_fd().unwrap_or(-1));
+            }
+            let now = Instant::now();
+            let timeout = parked
+                .iter()
+                .map(|p| p.2.saturating_duration_since(now))
+                .min();
+            if set.poll(timeout).is_err() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let mut buf = [0u8; 64];
+            while matches!((&self.wake_rx).read(&mut buf), Ok(n) if n > 0) {}
+            let (incoming, stop) = {
+                let mut guard = lock(&self.incoming);
+                (std::mem::take(&mut guard.0), guard.1)
+            };
+            if stop {
+                for (r, _, _) in parked.drain(..) {
+                    this.shutdown_request(r);
+                }
+                for (r, _) in incoming {
+                    this.shutdown_request(r);
+                }
+                return;
+            }
+            let now = Instant::now();
+            // Walk backwards so that removing keeps the indices of what is left.
+            for i in (0..parked.len()).rev() {
+                if set.ready(i + 1) {
+                    let (r, a, _) = parked.swap_remove(i);
+                    this.process_request(r, a, &this);
+                } else if parked[i].2 <= now {
+                    let (r, _, _) = parked.swap_remove(i);
+                    this.shutdown_request(r);
+                }
+            }
+            for (r, a) in incoming {
+                if parked.len() >= MAX_PARKED {
+                    this.shutdown_request(r);
+                } else {
+                    parked.push((r, a, now + idle));
+                }
+            }
+        }
     }
 }
 
@@ -208,12 +373,15 @@ impl<S: BaseServer> BaseServer for ThreadPoolMixIn<S> {
         client_address: Address,
         this: &OuterServer<S::Request>,
     ) {
-        let limit = self.max_workers.max(1) + self.queue_depth;
+        let workers = self.max_workers.max(1);
+        let limit = workers + self.queue_depth;
         {
             let mut state = lock(&self.admission.state);
+            state.workers = workers;
             state.shutting_down = self.core().shutdown_requested();
             while state.in_pool >= limit && !state.shutting_down {
                 state.waiting += 1;
+                self.admission.update_pressure(&mut state);
                 state = self
                     .admission
                     .freed
@@ -222,12 +390,14 @@ impl<S: BaseServer> BaseServer for ThreadPoolMixIn<S> {
                 state.waiting -= 1;
             }
             if state.in_pool >= limit {
+                self.admission.update_pressure(&mut state);
                 drop(state);
                 // Shutting down with every worker busy: give the connection back.
                 this.shutdown_request(request);
                 return;
             }
             state.in_pool += 1;
+            self.admission.update_pressure(&mut state);
         }
         let place = Place(self.admission.clone());
         if let Err(e) = request.set_idle_timeout(self.idle_timeout) {
@@ -236,16 +406,38 @@ impl<S: BaseServer> BaseServer for ThreadPoolMixIn<S> {
             this.shutdown_request(request);
             return;
         }
+        let lot = match self.park_idle && request.poll_fd().is_some() {
+            true => self.lot(this),
+            false => None,
+        };
+        let pressure = self.admission.pressure_rx.as_raw_fd();
         let this = this.clone();
         self.pool().execute(move || {
             let _place = place;
-            this.finish_and_shutdown_request(request, client_address);
+            let Some(lot) = lot else {
+                this.finish_and_shutdown_request(request, client_address);
+                return;
+            };
+            let (result, parked) =
+                park::with_parking(pressure, || this.finish_request(&request, &client_address));
+            match result {
+                Err(e) => {
+                    this.handle_error(&request, &client_address, &e);
+                    this.shutdown_request(request);
+                }
+                Ok(()) if parked => lot.park(request, client_address),
+                Ok(()) => this.shutdown_request(request),
+            }
         });
     }
 
-    /// Closes the server; with `block_on_close`, waits for the requests in the pool.
+    /// Closes the server and the parked connections; with `block_on_close`, waits for
+    /// the requests in the pool.
     fn server_close(&self) {
         self.server.server_close();
+        if let Some(lot) = self.lot.get() {
+            lot.stop();
+        }
         if self.block_on_close {
             if let Some(pool) = self.pool.get() {
                 pool.join();
@@ -254,14 +446,14 @@ impl<S: BaseServer> BaseServer for ThreadPoolMixIn<S> {
     }
 }
 
-impl<S> Deref for ThreadPoolMixIn<S> {
+impl<S: BaseServer> Deref for ThreadPoolMixIn<S> {
     type Target = S;
     fn deref(&self) -> &S {
         &self.server
     }
 }
 
-impl<S> DerefMut for ThreadPoolMixIn<S> {
+impl<S: BaseServer> DerefMut for ThreadPoolMixIn<S> {
     fn deref_mut(&mut self) -> &mut S {
         &mut self.server
     }

@@ -14,6 +14,7 @@
 
 mod datagram;
 mod family;
+pub mod park;
 mod signals;
 mod stream;
 
@@ -343,6 +344,8 @@ pub trait ProcessRequest<R>: Send + Sync {
     fn handle_error(&self, request: &R, client_address: &Address, error: &Error);
     /// [`BaseServer::finish_and_shutdown_request`].
     fn finish_and_shutdown_request(&self, request: R, client_address: Address);
+    /// [`BaseServer::process_request`], with this server as `this`.
+    fn process_request(&self, request: R, client_address: Address, this: &OuterServer<R>);
 }
 
 impl<S: BaseServer> ProcessRequest<S::Request> for S {
@@ -360,6 +363,14 @@ impl<S: BaseServer> ProcessRequest<S::Request> for S {
     }
     fn finish_and_shutdown_request(&self, request: S::Request, client_address: Address) {
         BaseServer::finish_and_shutdown_request(self, request, client_address)
+    }
+    fn process_request(
+        &self,
+        request: S::Request,
+        client_address: Address,
+        this: &OuterServer<S::Request>,
+    ) {
+        BaseServer::process_request(self, request, client_address, this)
     }
 }
 

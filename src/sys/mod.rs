@@ -45,6 +45,54 @@ pub(crate) fn poll_read<const N: usize>(
     Ok(ready)
 }
 
+/// A reusable list of descriptors to wait on for reading.
+#[derive(Default)]
+pub(crate) struct PollSet {
+    fds: Vec<libc::pollfd>,
+}
+
+impl PollSet {
+    /// Empties the list (keeping its memory).
+    pub(crate) fn clear(&mut self) {
+        self.fds.clear();
+    }
+
+    /// Adds `fd`; its index is the number of descriptors added before it.
+    pub(crate) fn push(&mut self, fd: RawFd) {
+        self.fds.push(libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        });
+    }
+
+    /// Waits until one descriptor is readable (or hung up), or `timeout` passes.
+    pub(crate) fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let ms = deadline.map_or(-1, millis_until);
+            // SAFETY: `fds` is a live array of initialised pollfd whose length is passed
+            // alongside it; poll(2) writes only the `revents` fields.
+            let n =
+                unsafe { libc::poll(self.fds.as_mut_ptr(), self.fds.len() as libc::nfds_t, ms) };
+            if n >= 0 {
+                return Ok(());
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+    }
+
+    /// Whether descriptor `i` is readable, hung up or in error after [`poll`](Self::poll).
+    pub(crate) fn ready(&self, i: usize) -> bool {
+        self.fds.get(i).is_some_and(|p| {
+            p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+        })
+    }
+}
+
 /// Milliseconds until `deadline`, rounded up so a short wait is not turned into a spin.
 fn millis_until(deadline: Instant) -> libc::c_int {
     let left = deadline.saturating_duration_since(Instant::now());

@@ -1,0 +1,100 @@
+//! Parking idle connections: how a pool server keeps kept-alive connections without
+//! keeping a worker thread on each.
+//!
+//! A handler that serves several requests on one connection (HTTP keep-alive, FastCGI
+//! `FCGI_KEEP_CONN`) waits between requests. On a [`ThreadPoolMixIn`] server that wait
+//! would hold one of the few workers; instead, when the handler has nothing buffered, it
+//! calls [`wait_for_more`]: that returns as soon as the client sends data — or as soon as
+//! every worker is taken and other connections wait. In the second case the handler calls
+//! [`park`] and returns: the server keeps the connection open, watches it with `poll`, and
+//! runs the handler again (a fresh `setup`, `handle`, `finish`) when the client sends its
+//! next request.
+//!
+//! Outside a pool worker [`can_park`] is false and [`wait_for_more`] returns at once, so
+//! a handler can call them unconditionally.
+//!
+//! [`ThreadPoolMixIn`]: crate::ThreadPoolMixIn
+
+use std::cell::Cell;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::Duration;
+
+use crate::socket::Connection;
+use crate::sys::PollSet;
+
+thread_local! {
+    /// The pool's pressure descriptor while a pool worker runs a handler, and whether the
+    /// handler asked to park.
+    static PARKING: Cell<Option<(RawFd, bool)>> = const { Cell::new(None) };
+}
+
+/// What [`wait_for_more`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idle {
+    /// The client sent data (or closed): read the next request.
+    Data,
+    /// The server needs this worker: call [`park`] and return from the handler.
+    Park,
+    /// Nothing came within the connection's timeout.
+    TimedOut,
+}
+
+/// True when the handler runs on a pool worker that can park its connection.
+pub fn can_park() -> bool {
+    PARKING.with(|p| p.get().is_some())
+}
+
+/// Between requests, with nothing buffered: waits until `connection` is readable
+/// ([`Idle::Data`]), the pool needs the worker ([`Idle::Park`]), or the connection's
+/// read timeout passes ([`Idle::TimedOut`]). Outside a pool worker it returns
+/// [`Idle::Data`] at once.
+pub fn wait_for_more(connection: &Connection) -> io::Result<Idle> {
+    let Some((pressure, _)) = PARKING.with(|p| p.get()) else {
+        return Ok(Idle::Data);
+    };
+    let timeout = connection.timeout()?;
+    let mut set = PollSet::default();
+    set.push(connection.as_raw_fd());
+    set.push(pressure);
+    set.poll(timeout)?;
+    Ok(if set.ready(0) {
+        Idle::Data
+    } else if set.ready(1) {
+        Idle::Park
+    } else if timeout.is_some() {
+        Idle::TimedOut
+    } else {
+        Idle::Data
+    })
+}
+
+/// Asks the server to keep this connection and run the handler again when the client
+/// sends more. Return from the handler right after; write nothing more. Does nothing
+/// outside a pool worker.
+pub fn park() {
+    PARKING.with(|p| {
+        if let Some((fd, _)) = p.get() {
+            p.set(Some((fd, true)));
+        }
+    });
+}
+
+/// Runs `f` (a handler) with parking enabled; returns what `f` returned and whether it
+/// parked.
+pub(crate) fn with_parking<T>(pressure: RawFd, f: impl FnOnce() -> T) -> (T, bool) {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            PARKING.with(|p| p.set(None));
+        }
+    }
+    PARKING.with(|p| p.set(Some((pressure, false))));
+    let _reset = Reset;
+    let out = f();
+    let parked = PARKING.with(|p| p.get().is_some_and(|(_, parked)| parked));
+    (out, parked)
+}
+
+/// How long a parked connection may stay idle when no timeout is set.
+pub(crate) const DEFAULT_PARKED_IDLE: Duration = Duration::from_secs(300);
