@@ -92,6 +92,9 @@ pub mod mixin;
 pub mod server;
 mod socket;
 mod sys;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub mod tls;
 
 pub use address::{Address, AddressFamily, InetAddress};
 pub use error::{Error, Result};

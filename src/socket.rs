@@ -30,14 +30,18 @@ pub enum Connection {
     Tcp(TcpStream),
     /// A unix-domain stream connection.
     Unix(UnixStream),
+    /// A TLS connection over TCP (the `tls` feature).
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    Tls(Box<crate::tls::TlsStream>),
 }
 
 impl Connection {
-    /// The TCP stream, if this is one.
+    /// The TCP stream, if this is a plain TCP connection.
     pub fn as_tcp(&self) -> Option<&TcpStream> {
         match self {
             Connection::Tcp(s) => Some(s),
-            Connection::Unix(_) => None,
+            _ => None,
         }
     }
 
@@ -45,35 +49,55 @@ impl Connection {
     pub fn as_unix(&self) -> Option<&UnixStream> {
         match self {
             Connection::Unix(s) => Some(s),
-            Connection::Tcp(_) => None,
+            _ => None,
         }
+    }
+
+    /// The socket carrying the bytes (under a TLS session, the TCP stream).
+    fn transport(&self) -> Transport<'_> {
+        match self {
+            Connection::Tcp(s) => Transport::Tcp(s),
+            Connection::Unix(s) => Transport::Unix(s),
+            #[cfg(feature = "tls")]
+            Connection::Tls(t) => Transport::Tcp(t.tcp()),
+        }
+    }
+
+    /// True when bytes go through a TLS session (so the kernel cannot send a file
+    /// directly).
+    pub fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if let Connection::Tls(_) = self {
+            return true;
+        }
+        false
+    }
+
+    /// True when a read would return data although the socket may not be readable (a TLS
+    /// session holding decrypted bytes).
+    pub fn has_buffered_input(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if let Connection::Tls(t) = self {
+            return t.has_buffered_input();
+        }
+        false
     }
 
     /// The address of the other end (Python's `getpeername()`).
     #[doc(alias = "getpeername")]
     pub fn peer_address(&self) -> io::Result<Address> {
-        Ok(match self {
-            Connection::Tcp(s) => Address::Inet(s.peer_addr()?),
-            Connection::Unix(s) => Address::Unix(
-                s.peer_addr()?
-                    .as_pathname()
-                    .map(Into::into)
-                    .unwrap_or_default(),
-            ),
+        Ok(match self.transport() {
+            Transport::Tcp(s) => Address::Inet(s.peer_addr()?),
+            Transport::Unix(s) => unix_address(&s.peer_addr()?),
         })
     }
 
     /// The local address (Python's `getsockname()`).
     #[doc(alias = "getsockname")]
     pub fn local_address(&self) -> io::Result<Address> {
-        Ok(match self {
-            Connection::Tcp(s) => Address::Inet(s.local_addr()?),
-            Connection::Unix(s) => Address::Unix(
-                s.local_addr()?
-                    .as_pathname()
-                    .map(Into::into)
-                    .unwrap_or_default(),
-            ),
+        Ok(match self.transport() {
+            Transport::Tcp(s) => Address::Inet(s.local_addr()?),
+            Transport::Unix(s) => unix_address(&s.local_addr()?),
         })
     }
 
@@ -82,12 +106,12 @@ impl Connection {
     #[doc(alias = "settimeout")]
     pub fn set_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         let timeout = timeout.map(|t| t.max(Duration::from_micros(1)));
-        match self {
-            Connection::Tcp(s) => {
+        match self.transport() {
+            Transport::Tcp(s) => {
                 s.set_read_timeout(timeout)?;
                 s.set_write_timeout(timeout)
             }
-            Connection::Unix(s) => {
+            Transport::Unix(s) => {
                 s.set_read_timeout(timeout)?;
                 s.set_write_timeout(timeout)
             }
@@ -97,25 +121,31 @@ impl Connection {
     /// Python's `gettimeout` (the read timeout).
     #[doc(alias = "gettimeout")]
     pub fn timeout(&self) -> io::Result<Option<Duration>> {
-        match self {
-            Connection::Tcp(s) => s.read_timeout(),
-            Connection::Unix(s) => s.read_timeout(),
+        match self.transport() {
+            Transport::Tcp(s) => s.read_timeout(),
+            Transport::Unix(s) => s.read_timeout(),
         }
     }
 
     /// Sets `TCP_NODELAY` (Python's `disable_nagle_algorithm`); nothing on a unix socket.
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        match self {
-            Connection::Tcp(s) => s.set_nodelay(nodelay),
-            Connection::Unix(_) => Ok(()),
+        match self.transport() {
+            Transport::Tcp(s) => s.set_nodelay(nodelay),
+            Transport::Unix(_) => Ok(()),
         }
     }
 
-    /// Shuts down one or both halves of the connection (Python's `shutdown(how)`).
+    /// Shuts down one or both halves of the connection (Python's `shutdown(how)`). On a
+    /// TLS connection, shutting down the writing half sends `close_notify` first.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        match self {
-            Connection::Tcp(s) => s.shutdown(how),
-            Connection::Unix(s) => s.shutdown(how),
+        #[cfg(feature = "tls")]
+        if let (Connection::Tls(t), Shutdown::Write) = (self, how) {
+            t.shutdown_write();
+            return Ok(());
+        }
+        match self.transport() {
+            Transport::Tcp(s) => s.shutdown(how),
+            Transport::Unix(s) => s.shutdown(how),
         }
     }
 
@@ -131,11 +161,23 @@ impl Connection {
     }
 }
 
+/// The socket under a connection.
+enum Transport<'a> {
+    Tcp(&'a TcpStream),
+    Unix(&'a UnixStream),
+}
+
+fn unix_address(a: &std::os::unix::net::SocketAddr) -> Address {
+    Address::Unix(a.as_pathname().map(Into::into).unwrap_or_default())
+}
+
 impl Read for &Connection {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match *self {
             Connection::Tcp(s) => (&*s).read(buf),
             Connection::Unix(s) => (&*s).read(buf),
+            #[cfg(feature = "tls")]
+            Connection::Tls(t) => (&**t).read(buf),
         }
     }
 }
@@ -145,6 +187,8 @@ impl Write for &Connection {
         match *self {
             Connection::Tcp(s) => (&*s).write(buf),
             Connection::Unix(s) => (&*s).write(buf),
+            #[cfg(feature = "tls")]
+            Connection::Tls(t) => (&**t).write(buf),
         }
     }
 
@@ -152,6 +196,8 @@ impl Write for &Connection {
         match *self {
             Connection::Tcp(s) => (&*s).write_vectored(bufs),
             Connection::Unix(s) => (&*s).write_vectored(bufs),
+            #[cfg(feature = "tls")]
+            Connection::Tls(t) => (&**t).write_vectored(bufs),
         }
     }
 
@@ -182,18 +228,18 @@ impl Write for Connection {
 
 impl AsRawFd for Connection {
     fn as_raw_fd(&self) -> RawFd {
-        match self {
-            Connection::Tcp(s) => s.as_raw_fd(),
-            Connection::Unix(s) => s.as_raw_fd(),
+        match self.transport() {
+            Transport::Tcp(s) => s.as_raw_fd(),
+            Transport::Unix(s) => s.as_raw_fd(),
         }
     }
 }
 
 impl AsFd for Connection {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        match self {
-            Connection::Tcp(s) => s.as_fd(),
-            Connection::Unix(s) => s.as_fd(),
+        match self.transport() {
+            Transport::Tcp(s) => s.as_fd(),
+            Transport::Unix(s) => s.as_fd(),
         }
     }
 }
