@@ -15,6 +15,8 @@
 //! ```
 //! use socketserver::http::parse::{parse_request_line, RequestLineError};
 //!
+//! assert_eq!(parse_request_line("  \t").unwrap_err(), RequestLineError::Empty);
+//!
 //! let rl = parse_request_line("GET //evil.com/x HTTP/1.1").unwrap();
 //! assert_eq!((rl.command, rl.path, rl.version), ("GET", "/evil.com/x", Some("HTTP/1.1")));
 //! assert_eq!(rl.version_number, (1, 1));
@@ -478,51 +480,60 @@ impl Lines {
     /// block (the `\r` of a `\r\n` split across reads).
     #[inline]
     fn scan(&mut self, buf: &[u8], prev: Option<u8>) -> (usize, Option<Result<(), HeaderError>>) {
-        let mut start = 0; // where the current line starts in `buf`
-                           // A newline at or past this index makes the current line too long; on that
-                           // error `readline(65537)` has consumed the line up to and including `limit`.
+        // Where the current line starts in `buf`.
+        let mut start = 0;
+        // A newline at or past this index makes the current line too long; on that
+        // error `readline(65537)` has consumed the line up to and including `limit`.
         let mut limit = MAXLINE - self.cur;
-        let mut i = 0;
-        loop {
-            let (mut hits, width) = match word_at(buf, i) {
-                Some(x) => (zero_lanes(x ^ splat(b'\n')), WORD),
-                None => match buf.get(i) {
-                    Some(&b) => (Word::from(b == b'\n') << 7, 1),
-                    None => break,
-                },
-            };
+        // A newline ends a line: the outcome if that ends the block.
+        let mut newline = |k: usize, start: &mut usize, limit: &mut usize| {
+            if k >= *limit {
+                return Some((*limit + 1, Err(HeaderError::LineTooLong)));
+            }
+            let len = self.cur + k + 1 - *start;
+            self.lines += 1;
+            let before = if k > *start { Some(buf[k - 1]) } else { prev };
+            let blank = len == 1 || (len == 2 && before == Some(b'\r'));
+            self.cur = 0;
+            *start = k + 1;
+            *limit = *start + MAXLINE;
+            if self.lines > MAXHEADERS {
+                Some((*start, Err(HeaderError::TooManyHeaders)))
+            } else if blank {
+                Some((*start, Ok(())))
+            } else {
+                None
+            }
+        };
+        let mut chunks = buf.chunks_exact(WORD);
+        let mut base = 0;
+        for chunk in chunks.by_ref() {
+            let mut lane = [0u8; WORD];
+            lane.copy_from_slice(chunk);
+            let mut hits = zero_lanes(Word::from_le_bytes(lane) ^ splat(b'\n'));
             while hits != 0 {
-                let k = i + (hits.trailing_zeros() / 8) as usize;
+                let j = (hits.trailing_zeros() / 8) as usize;
                 hits &= hits - 1;
                 // Lanes above a newline may be false hits.
-                if buf[k] != b'\n' {
-                    continue;
-                }
-                if k >= limit {
-                    return (limit + 1, Some(Err(HeaderError::LineTooLong)));
-                }
-                let len = self.cur + k + 1 - start;
-                self.lines += 1;
-                let blank = len == 1
-                    || (len == 2
-                        && (if k > start {
-                            buf[k - 1]
-                        } else {
-                            prev.unwrap_or(0)
-                        }) == b'\r');
-                self.cur = 0;
-                start = k + 1;
-                limit = start + MAXLINE;
-                if self.lines > MAXHEADERS {
-                    return (start, Some(Err(HeaderError::TooManyHeaders)));
-                }
-                if blank {
-                    return (start, Some(Ok(())));
+                if chunk[j] == b'\n' {
+                    if let Some((used, outcome)) = newline(base + j, &mut start, &mut limit) {
+                        return (used, Some(outcome));
+                    }
                 }
             }
-            i += width;
-            if i > limit {
+            base += WORD;
+            if base > limit {
                 // 65537 bytes and no newline: `readline` stops there.
+                return (limit + 1, Some(Err(HeaderError::LineTooLong)));
+            }
+        }
+        for (j, &b) in chunks.remainder().iter().enumerate() {
+            if b == b'\n' {
+                if let Some((used, outcome)) = newline(base + j, &mut start, &mut limit) {
+                    return (used, Some(outcome));
+                }
+            }
+            if base + j + 1 > limit {
                 return (limit + 1, Some(Err(HeaderError::LineTooLong)));
             }
         }
@@ -558,23 +569,6 @@ const fn zero_lanes(x: Word) -> Word {
     x.wrapping_sub(splat(1)) & !x & splat(0x80)
 }
 
-/// The first `needle` in `hay`, a [`Word`] at a time.
-#[inline]
-pub fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
-    let mut i = 0;
-    while let Some(x) = word_at(hay, i) {
-        let hits = zero_lanes(x ^ splat(needle));
-        if hits != 0 {
-            return Some(i + (hits.trailing_zeros() / 8) as usize);
-        }
-        i += WORD;
-    }
-    hay.get(i..)?
-        .iter()
-        .position(|&b| b == needle)
-        .map(|j| i + j)
-}
-
 /// The first byte at or after `from` that cannot be part of a header name to the email
 /// parser (anything but `!`–`9` and `;`–`~`), or `hay.len()`; a [`Word`] at a time.
 #[inline]
@@ -598,24 +592,31 @@ pub(crate) fn name_end(hay: &[u8], mut from: usize) -> usize {
 /// The first `\r` or `\n` in `hay` at or after `from` (or `hay.len()`), a [`Word`] at a
 /// time.
 #[inline]
-pub fn find_eol(hay: &[u8], mut from: usize) -> usize {
-    loop {
+pub(crate) fn find_eol(hay: &[u8], from: usize) -> usize {
+    let tail = hay.get(from..).unwrap_or_default();
+    let mut chunks = tail.chunks_exact(WORD);
+    let mut base = from;
+    for chunk in chunks.by_ref() {
+        let mut lane = [0u8; WORD];
+        lane.copy_from_slice(chunk);
+        let x = Word::from_le_bytes(lane);
         // Lanes below 0x0E: `\n` and `\r`, but also NUL..=`\t`, VT and FF, which are
-        // rare enough in a head to step over one by one.
-        while let Some(x) = word_at(hay, from) {
-            let hits = x.wrapping_sub(splat(0x0e)) & !x & splat(0x80);
-            if hits != 0 {
-                from += (hits.trailing_zeros() / 8) as usize;
-                break;
+        // rare enough in a head to look at one by one.
+        let mut hits = x.wrapping_sub(splat(0x0e)) & !x & splat(0x80);
+        while hits != 0 {
+            let j = (hits.trailing_zeros() / 8) as usize;
+            if matches!(chunk[j], b'\n' | b'\r') {
+                return base + j;
             }
-            from += WORD;
+            hits &= hits - 1;
         }
-        match hay.get(from) {
-            Some(b'\n' | b'\r') => return from,
-            Some(_) => from += 1,
-            None => return hay.len(),
-        }
+        base += WORD;
     }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .map_or(hay.len(), |j| base + j)
 }
 
 #[cfg(test)]
