@@ -25,7 +25,9 @@ use std::fmt;
 use std::io::{self, BufRead};
 use std::ops::Range;
 
-use super::parse::{decode_latin1, is_py_space, read_header_block, HeaderError};
+use super::parse::{
+    decode_latin1, find_eol, is_py_space, name_end, read_header_block, HeaderError,
+};
 
 /// The headers of a request (Python's `self.headers`, an `http.client.HTTPMessage`).
 ///
@@ -123,22 +125,6 @@ fn names_match(stored: &str, query: &str) -> bool {
     stored.to_lowercase() == query.to_lowercase()
 }
 
-/// The end of the line starting at `pos` (without its line ending) and the start of the
-/// next one, with universal newlines (`\r\n`, `\r`, `\n`).
-fn line_at(b: &[u8], pos: usize) -> (usize, usize) {
-    match b[pos..].iter().position(|&c| c == b'\n' || c == b'\r') {
-        None => (b.len(), b.len()),
-        Some(i) => {
-            let end = pos + i;
-            if b[end] == b'\r' && b.get(end + 1) == Some(&b'\n') {
-                (end, end + 2)
-            } else {
-                (end, end + 1)
-            }
-        }
-    }
-}
-
 /// What the email parser's header pattern (`From `, a name then `:`, or leading
 /// white space) says about a line.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -154,29 +140,40 @@ enum LineKind {
 }
 
 /// Classifies the line starting at `pos`.
+#[inline]
 fn line_kind(b: &[u8], pos: usize) -> LineKind {
-    let line = &b[pos..];
-    match line.first() {
+    match b.get(pos) {
         Some(b' ' | b'\t') => return LineKind::Continuation,
         None => return LineKind::Other,
         _ => {}
     }
-    if line.starts_with(b"From ") {
-        return LineKind::From;
+    let i = name_end(b, pos);
+    match b.get(i) {
+        Some(b':') => LineKind::Field(i),
+        // A name character run ending in a space: `From ` is the only other match.
+        _ if b[pos..].starts_with(b"From ") => LineKind::From,
+        _ => LineKind::Other,
     }
-    let name_len = line
-        .iter()
-        .position(|&c| !matches!(c, 0x21..=0x39 | 0x3b..=0x7e))
-        .unwrap_or(line.len());
-    if line.get(name_len) == Some(&b':') {
-        LineKind::Field(pos + name_len)
-    } else {
-        LineKind::Other
+}
+
+/// The start of the line after the one whose content ends at `eol` (a `\r`, a `\n`
+/// or the end of `b`).
+#[inline(always)]
+fn next_line(b: &[u8], eol: usize) -> usize {
+    match b.get(eol) {
+        None => eol,
+        Some(b'\r') if b.get(eol + 1) == Some(&b'\n') => eol + 2,
+        Some(_) => eol + 1,
     }
 }
 
 /// Parses the header section of `text[start..]` as `FeedParser` does, pushing the fields
 /// to `fields`; returns the payload as (pushed-back `From ` line, rest).
+///
+/// A field is pushed as soon as its line is seen; a continuation line then moves the end
+/// of the last field's value (continuations follow their field directly, so a value is
+/// always one contiguous range, and since a continuation line is never empty its end is
+/// where Python's `rstrip('\r\n')` stops).
 fn parse_section(
     text: &str,
     start: usize,
@@ -184,60 +181,52 @@ fn parse_section(
 ) -> [Range<usize>; 2] {
     let b = text.as_bytes();
     let mut pos = start;
-    let mut lineno = 0usize;
-    // The header being collected: name, and where its value starts and ends so far.
-    let mut pending: Option<(Range<usize>, usize, usize)> = None;
+    // Whether a continuation line extends the last pushed field.
+    let mut open = false;
     let mut unread = 0..0;
-    let commit = |pending: &mut Option<(Range<usize>, usize, usize)>,
-                  fields: &mut Vec<(Range<usize>, Range<usize>)>| {
-        if let Some((name, vstart, mut vend)) = pending.take() {
-            while vend > vstart && matches!(b[vend - 1], b'\r' | b'\n') {
-                vend -= 1;
-            }
-            fields.push((name, vstart..vend));
-        }
-    };
     let rest = loop {
         if pos >= b.len() {
             break b.len();
         }
-        let (end, next) = line_at(b, pos);
-        let kind = line_kind(b, pos);
-        match kind {
-            LineKind::Other if end == pos => break next, // the blank separator: dropped
-            LineKind::Other => break pos,                // the first line of the body
-            LineKind::Continuation => {
-                if let Some(p) = pending.as_mut() {
-                    p.2 = next;
+        match line_kind(b, pos) {
+            LineKind::Field(colon) if colon > pos => {
+                let mut vstart = colon + 1;
+                while matches!(b.get(vstart), Some(b' ' | b'\t')) {
+                    vstart += 1;
                 }
+                let eol = find_eol(b, vstart);
+                fields.push((pos..colon, vstart..eol));
+                open = true;
+                pos = next_line(b, eol);
             }
-            LineKind::From => {
-                commit(&mut pending, fields);
-                // Envelope line first: ignored. Last header line: pushed back into the
-                // body (the headers before it are kept). Elsewhere: ignored.
-                let last = next >= b.len() || {
-                    let (e, _) = line_at(b, next);
-                    e == next || line_kind(b, next) == LineKind::Other
-                };
-                if lineno != 0 && last {
+            LineKind::Continuation => {
+                let eol = find_eol(b, pos);
+                if open {
+                    if let Some(last) = fields.last_mut() {
+                        last.1.end = eol;
+                    }
+                }
+                pos = next_line(b, eol);
+            }
+            LineKind::Other => {
+                let eol = find_eol(b, pos);
+                // A blank line is the separator (dropped); anything else starts the body.
+                break if eol == pos { next_line(b, eol) } else { pos };
+            }
+            kind => {
+                // `From ` lines and empty names: the field before is complete, and
+                // continuation lines after them are ignored.
+                let next = next_line(b, find_eol(b, pos));
+                // An envelope line first is ignored; one in last position is pushed back
+                // into the body (the headers before it are kept); elsewhere ignored.
+                if kind == LineKind::From && pos != start && line_kind(b, next) == LineKind::Other {
                     unread = pos..next;
                 }
-            }
-            LineKind::Field(colon) => {
-                commit(&mut pending, fields);
-                if colon > pos {
-                    let mut vstart = colon + 1;
-                    while vstart < next && matches!(b[vstart], b' ' | b'\t') {
-                        vstart += 1;
-                    }
-                    pending = Some((pos..colon, vstart, next));
-                }
+                open = false;
+                pos = next;
             }
         }
-        lineno += 1;
-        pos = next;
     };
-    commit(&mut pending, fields);
     [unread, rest..b.len()]
 }
 
