@@ -15,6 +15,9 @@
 //! * `-p, --protocol VERSION` — conform to this HTTP version (default: HTTP/1.0)
 //! * `-H, --header 'NAME: VALUE'` (or `--header NAME VALUE`) — add a response header;
 //!   repeatable
+//! * `--tls-cert PATH`, `--tls-key PATH`, `--tls-password-file PATH` — serve HTTPS
+//!   (Python 3.14's flags; needs the `tls` feature:
+//!   `cargo run --features tls --example http_server -- --tls-cert cert.pem`)
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -37,7 +40,11 @@ options:
                         serve this directory (default: current directory)
   -p, --protocol VERSION
                         conform to this HTTP version (default: HTTP/1.0)
-  -H, --header HEADER   add a response header, 'NAME: VALUE' (repeatable)";
+  -H, --header HEADER   add a response header, 'NAME: VALUE' (repeatable)
+  --tls-cert PATH       path to the TLS certificate chain file
+  --tls-key PATH        path to the TLS key file
+  --tls-password-file PATH
+                        path to the password file for the TLS key";
 
 struct Args {
     port: u16,
@@ -45,6 +52,9 @@ struct Args {
     directory: PathBuf,
     protocol: String,
     headers: Vec<(String, String)>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_password_file: Option<PathBuf>,
 }
 
 /// argparse's error: usage and message on stderr, exit status 2.
@@ -60,6 +70,9 @@ fn parse_args() -> Result<Args, ExitCode> {
         directory: std::env::current_dir().unwrap_or_else(|_| ".".into()),
         protocol: "HTTP/1.0".into(),
         headers: Vec::new(),
+        tls_cert: None,
+        tls_key: None,
+        tls_password_file: None,
     };
     let mut port_seen = false;
     let mut it = std::env::args().skip(1).peekable();
@@ -96,6 +109,11 @@ fn parse_args() -> Result<Args, ExitCode> {
                 };
                 args.headers.push((n, v));
             }
+            "--tls-cert" => args.tls_cert = Some(value("--tls-cert")?.into()),
+            "--tls-key" => args.tls_key = Some(value("--tls-key")?.into()),
+            "--tls-password-file" => {
+                args.tls_password_file = Some(value("--tls-password-file")?.into())
+            }
             other if other.starts_with('-') && other.len() > 1 => {
                 return Err(usage_error(&format!("unrecognized arguments: {other}")));
             }
@@ -109,6 +127,11 @@ fn parse_args() -> Result<Args, ExitCode> {
                 port_seen = true;
             }
         }
+    }
+    if args.tls_cert.is_none() && (args.tls_key.is_some() || args.tls_password_file.is_some()) {
+        return Err(usage_error(
+            "--tls-key and --tls-password-file require --tls-cert",
+        ));
     }
     Ok(args)
 }
@@ -129,12 +152,15 @@ fn main() -> ExitCode {
 
 fn serve(args: Args) -> socketserver::Result<ExitCode> {
     let mut handler = SimpleHttpRequestHandler::new(&args.directory);
-    handler.protocol_version = args.protocol;
-    handler.response_headers = args.headers;
+    handler.protocol_version = args.protocol.clone();
+    handler.response_headers = args.headers.clone();
 
     // Python's test(): the first passive address for -b (all interfaces if none), and
     // a DualStackServer that clears IPV6_V6ONLY so "::" also takes IPv4.
     let addr = get_best_family(args.bind.as_deref(), args.port)?;
+    if let Some(cert) = &args.tls_cert {
+        return serve_https(&args, addr, handler, cert);
+    }
     let mut server = ThreadingHttpServer::unbound(addr, handler)?;
     if addr.is_ipv6() {
         if let Some(sock) = server.socket_mut() {
@@ -143,20 +169,70 @@ fn serve(args: Args) -> socketserver::Result<ExitCode> {
     }
     server.server_bind()?;
     server.server_activate()?;
-    let server = Arc::new(server);
-
     let bound = server.server_address;
+    run(server, "HTTP", bound)
+}
+
+#[cfg(feature = "tls")]
+fn serve_https(
+    args: &Args,
+    addr: std::net::SocketAddr,
+    handler: SimpleHttpRequestHandler,
+    cert: &std::path::Path,
+) -> socketserver::Result<ExitCode> {
+    use socketserver::http::{HttpsServer, ThreadingHttpsServer};
+    let password = match &args.tls_password_file {
+        Some(p) => {
+            let mut text = std::fs::read(p)?;
+            // A password file ends with a newline that is not part of the password.
+            while text.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                text.pop();
+            }
+            Some(text)
+        }
+        None => None,
+    };
+    let config =
+        socketserver::tls::server_config(cert, args.tls_key.as_deref(), password.as_deref())?;
+    let mut server = HttpsServer::with_config(addr, handler, config, false)?;
+    if addr.is_ipv6() {
+        if let Some(sock) = server.socket_mut() {
+            let _ = sock.set_only_v6(false);
+        }
+    }
+    server.server_bind()?;
+    server.server_activate()?;
+    let bound = server.server_address;
+    run(ThreadingHttpsServer::https(server), "HTTPS", bound)
+}
+
+#[cfg(not(feature = "tls"))]
+fn serve_https(
+    _: &Args,
+    _: std::net::SocketAddr,
+    _: SimpleHttpRequestHandler,
+    _: &std::path::Path,
+) -> socketserver::Result<ExitCode> {
+    eprintln!("http_server: TLS is not built in; rebuild with `--features tls`");
+    Ok(ExitCode::from(2))
+}
+
+/// Prints Python's start-up line, serves until Ctrl-C or SIGTERM, closes.
+fn run<S: BaseServer>(
+    server: S,
+    scheme: &str,
+    bound: std::net::SocketAddr,
+) -> socketserver::Result<ExitCode> {
+    let server = Arc::new(server);
     let host = bound.ip().to_string();
     let url_host = if host.contains(':') {
         format!("[{host}]")
     } else {
         host.clone()
     };
-    println!(
-        "Serving HTTP on {host} port {} (http://{url_host}:{}/) ...",
-        bound.port(),
-        bound.port()
-    );
+    let port = bound.port();
+    let url_scheme = scheme.to_ascii_lowercase();
+    println!("Serving {scheme} on {host} port {port} ({url_scheme}://{url_host}:{port}/) ...");
 
     let watch = shutdown_on_signals(server.shutdown_handle())?;
     server.serve_forever(socketserver::POLL_INTERVAL)?;

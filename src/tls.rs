@@ -23,7 +23,9 @@ pub struct TlsStream {
 
 impl fmt::Debug for TlsStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TlsStream").field("tcp", &self.tcp).finish_non_exhaustive()
+        f.debug_struct("TlsStream")
+            .field("tcp", &self.tcp)
+            .finish_non_exhaustive()
     }
 }
 
@@ -71,10 +73,15 @@ impl TlsStream {
 }
 
 impl Read for &TlsStream {
+    /// A peer that closes without `close_notify` reads as end of stream, as Python's
+    /// `suppress_ragged_eofs=True` default makes it.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut session = self.session();
         let mut sock = &self.tcp;
-        rustls::Stream::new(&mut *session, &mut sock).read(buf)
+        match rustls::Stream::new(&mut *session, &mut sock).read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+            other => other,
+        }
     }
 }
 
@@ -100,7 +107,11 @@ impl Write for &TlsStream {
 /// chain from `certfile`, the private key from `keyfile` (or from `certfile` when
 /// `None`), decrypted with `password` when it is an encrypted PKCS#8 key. ALPN offers
 /// `http/1.1`, as Python 3.14's `HTTPSServer` does by default.
-pub fn server_config(certfile: &Path, keyfile: Option<&Path>, password: Option<&[u8]>) -> Result<Arc<ServerConfig>> {
+pub fn server_config(
+    certfile: &Path,
+    keyfile: Option<&Path>,
+    password: Option<&[u8]>,
+) -> Result<Arc<ServerConfig>> {
     let bad = |what: String| Error::Io(io::Error::new(io::ErrorKind::InvalidData, what));
     let cert_pem = fs::read(certfile)?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
@@ -111,7 +122,8 @@ pub fn server_config(certfile: &Path, keyfile: Option<&Path>, password: Option<&
     }
     let key_path = keyfile.unwrap_or(certfile);
     let key_pem = fs::read(key_path)?;
-    let key = load_key(&key_pem, password).map_err(|e| bad(format!("{}: {e}", key_path.display())))?;
+    let key =
+        load_key(&key_pem, password).map_err(|e| bad(format!("{}: {e}", key_path.display())))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -125,14 +137,22 @@ pub fn server_config(certfile: &Path, keyfile: Option<&Path>, password: Option<&
 
 /// The private key in `pem`: plain (PKCS#8, PKCS#1, SEC1), or encrypted PKCS#8 with a
 /// password.
-fn load_key(pem: &[u8], password: Option<&[u8]>) -> std::result::Result<PrivateKeyDer<'static>, String> {
+fn load_key(
+    pem: &[u8],
+    password: Option<&[u8]>,
+) -> std::result::Result<PrivateKeyDer<'static>, String> {
     let text = String::from_utf8_lossy(pem);
     if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
         let password = password.ok_or("the key is encrypted and no password was given")?;
         let (_, doc) = pkcs8::SecretDocument::from_pem(&text).map_err(|e| e.to_string())?;
-        let info = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes()).map_err(|e| e.to_string())?;
-        let plain = info.decrypt(password).map_err(|_| "wrong password for the key")?;
-        return Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(plain.as_bytes().to_vec())));
+        let info =
+            pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes()).map_err(|e| e.to_string())?;
+        let plain = info
+            .decrypt(password)
+            .map_err(|_| "wrong password for the key")?;
+        return Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+            plain.as_bytes().to_vec(),
+        )));
     }
     PrivateKeyDer::from_pem_slice(pem).map_err(|e| format!("no private key: {e}"))
 }

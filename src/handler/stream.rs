@@ -163,6 +163,11 @@ impl<'a> SocketWriter<'a> {
     /// not available it falls back to a copy through a 64 KiB buffer.
     pub fn send_file(&mut self, file: &std::fs::File, offset: u64, len: u64) -> io::Result<()> {
         use std::os::fd::AsRawFd;
+        if self.connection.is_tls() {
+            // The bytes must go through the TLS session: no kernel shortcut.
+            self.flush()?;
+            return copy_file(self.connection, file, offset, len);
+        }
         let fd = self.connection.as_raw_fd();
         let mut head = 0;
         while head < self.buf.len() {

@@ -27,5 +27,7 @@ pub use handler::{
 pub use headers::{parse_headers, HttpMessage};
 pub use minimal::{MinimalHttpHandler, MinimalHttpRequest};
 pub use server::{get_best_family, getfqdn, HttpServer, ThreadPoolHttpServer, ThreadingHttpServer};
+#[cfg(feature = "tls")]
+pub use server::{HttpsServer, ThreadingHttpsServer};
 pub use simple::{Body, SimpleHttpRequestHandler, SIMPLE_SERVER_VERSION};
 pub use status::responses;

@@ -211,3 +211,111 @@ impl<H> fmt::Debug for ThreadingHttpServer<H> {
 /// An [`HttpServer`] on a bounded worker pool ([`ThreadPoolMixIn`]): the server for
 /// production use. Idle connections are dropped after the pool's `idle_timeout`.
 pub type ThreadPoolHttpServer<H> = ThreadPoolMixIn<HttpServer<H>>;
+
+/// Python 3.14's `http.server.HTTPSServer`: an [`HttpServer`] whose connections speak
+/// TLS (the `tls` feature). The handshake runs on the thread that handles the
+/// connection, on its first read, not on the accepting thread.
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+#[doc(alias = "HTTPSServer")]
+pub struct HttpsServer<H> {
+    server: HttpServer<H>,
+    tls: std::sync::Arc<rustls::ServerConfig>,
+}
+
+#[cfg(feature = "tls")]
+impl<H: Send + Sync + 'static> HttpsServer<H> {
+    /// Creates, binds and activates the server with the certificate chain in
+    /// `certfile`, the key in `keyfile` (or in `certfile`), decrypted with `password` if
+    /// it is encrypted — Python's `HTTPSServer(addr, Handler, certfile=…, keyfile=…,
+    /// password=…)`. A bad certificate, key or password is an error here, as Python
+    /// raises `ssl.SSLError` at construction.
+    pub fn new<M>(
+        server_address: impl Into<InetAddress>,
+        handler: H,
+        certfile: impl AsRef<std::path::Path>,
+        keyfile: Option<&std::path::Path>,
+        password: Option<&[u8]>,
+    ) -> Result<Self>
+    where
+        H: RequestHandlerClass<Connection, M>,
+    {
+        let tls = crate::tls::server_config(certfile.as_ref(), keyfile, password)?;
+        Self::with_config(server_address, handler, tls, true)
+    }
+
+    /// With a ready TLS configuration; `bind_and_activate` as in Python.
+    pub fn with_config<M>(
+        server_address: impl Into<InetAddress>,
+        handler: H,
+        tls: std::sync::Arc<rustls::ServerConfig>,
+        bind_and_activate: bool,
+    ) -> Result<Self>
+    where
+        H: RequestHandlerClass<Connection, M>,
+    {
+        let server = HttpServer::from_address(server_address.into(), handler, bind_and_activate)?;
+        Ok(HttpsServer { server, tls })
+    }
+}
+
+#[cfg(feature = "tls")]
+impl<H: Send + Sync + 'static> BaseServer for HttpsServer<H> {
+    type Request = Connection;
+    crate::delegate_base_server!(server; core, fileno, finish_request, server_activate,
+        server_close, timeout, socket_timeout, verify_request, process_request,
+        shutdown_request, close_request, handle_error, handle_timeout, service_actions);
+
+    /// Accepts a TCP connection and starts a TLS session on it.
+    fn get_request(&self) -> std::io::Result<(Connection, crate::Address)> {
+        let (conn, addr) = self.server.get_request()?;
+        match conn {
+            Connection::Tcp(tcp) => {
+                let tls = crate::tls::TlsStream::accept(tcp, self.tls.clone())?;
+                Ok((Connection::Tls(Box::new(tls)), addr))
+            }
+            other => Ok((other, addr)),
+        }
+    }
+}
+
+#[cfg(feature = "tls")]
+impl<H> Deref for HttpsServer<H> {
+    type Target = HttpServer<H>;
+    fn deref(&self) -> &HttpServer<H> {
+        &self.server
+    }
+}
+
+#[cfg(feature = "tls")]
+impl<H> DerefMut for HttpsServer<H> {
+    fn deref_mut(&mut self) -> &mut HttpServer<H> {
+        &mut self.server
+    }
+}
+
+#[cfg(feature = "tls")]
+impl<H> fmt::Debug for HttpsServer<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpsServer")
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Python 3.14's `ThreadingHTTPSServer`: an [`HttpsServer`] with a thread per
+/// connection and `daemon_threads` on.
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+#[doc(alias = "ThreadingHTTPSServer")]
+pub type ThreadingHttpsServer<H> = ThreadingMixIn<HttpsServer<H>>;
+
+#[cfg(feature = "tls")]
+impl<H: Send + Sync + 'static> ThreadingMixIn<HttpsServer<H>> {
+    /// Wraps an HTTPS server with threads, `daemon_threads` on as in Python.
+    pub fn https(server: HttpsServer<H>) -> Self {
+        let mut s = ThreadingMixIn::from(server);
+        s.daemon_threads = true;
+        s
+    }
+}

@@ -53,6 +53,9 @@ pub fn wait_for_more(connection: &Connection) -> io::Result<Idle> {
     let Some((pressure, _)) = PARKING.with(|p| p.get()) else {
         return Ok(Idle::Data);
     };
+    if connection.has_buffered_input() {
+        return Ok(Idle::Data);
+    }
     let timeout = connection.timeout()?;
     let mut set = PollSet::default();
     set.push(connection.as_raw_fd());
