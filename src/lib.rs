@@ -116,7 +116,7 @@ pub use server::{
     BaseServer, DatagramServer, ServerGuard, ServerRef, ShutdownHandle, StreamServer, TcpServer,
     UdpServer, UnixDatagramServer, UnixStreamServer, POLL_INTERVAL,
 };
-pub use socket::{Connection, Datagram, DatagramSocket, RequestSocket};
+pub use socket::{Connection, ConnectionReader, Datagram, DatagramSocket, RequestSocket};
 
 /// The README's examples, compiled as doctests so they stay true.
 #[cfg(doctest)]

@@ -256,6 +256,48 @@ impl From<UnixStream> for Connection {
     }
 }
 
+/// Reads a connection, failing with a timeout once a deadline has passed: what bounds
+/// the time a client may take to send a request head (the pool server's
+/// `header_timeout`), however slowly it trickles bytes in.
+#[derive(Debug)]
+pub struct ConnectionReader<'a> {
+    connection: &'a Connection,
+    deadline: Option<std::time::Instant>,
+}
+
+impl<'a> ConnectionReader<'a> {
+    /// A reader with no deadline.
+    pub fn new(connection: &'a Connection) -> ConnectionReader<'a> {
+        ConnectionReader {
+            connection,
+            deadline: None,
+        }
+    }
+
+    /// The connection read.
+    pub fn connection(&self) -> &'a Connection {
+        self.connection
+    }
+
+    /// Sets (or clears) the deadline: a read that returns after it fails with
+    /// [`io::ErrorKind::TimedOut`].
+    pub fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
+        self.deadline = deadline;
+    }
+}
+
+impl Read for ConnectionReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.connection.recv(buf)?;
+        if let Some(deadline) = self.deadline {
+            if std::time::Instant::now() > deadline {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
+            }
+        }
+        Ok(n)
+    }
+}
+
 /// A datagram socket shared by a datagram server and its handlers.
 #[derive(Debug)]
 #[non_exhaustive]

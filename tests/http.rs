@@ -789,3 +789,40 @@ fn pool_parks_idle_keep_alive_connections() {
         );
     }
 }
+
+/// On a pool server a client that trickles its request head byte by byte is cut off
+/// after the pool's header timeout, although no single read waits long.
+#[test]
+fn pool_header_timeout_stops_trickling_clients() {
+    let mut server = socketserver::ThreadPoolHttpServer::new(("127.0.0.1", 0), KeepAlive).unwrap();
+    server.header_timeout = Some(Duration::from_millis(300));
+    let addr = server.server_address;
+    let _r = Running::start(server);
+    let mut s = connect(addr);
+    let start = std::time::Instant::now();
+    let head = b"GET /slow HTTP/1.1\r\nHost: x\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    let mut closed_after = None;
+    for &b in head.iter() {
+        if s.write_all(&[b]).is_err() {
+            closed_after = Some(start.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    let took = closed_after.unwrap_or_else(|| start.elapsed());
+    assert!(
+        rest.is_empty(),
+        "no answer to a head that took too long: {:?}",
+        String::from_utf8_lossy(&rest)
+    );
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+    // A prompt client on the same server is served.
+    let raw = raw_exchange(addr, b"GET /fast HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert!(
+        raw.ends_with(b"path=/fast"),
+        "{:?}",
+        String::from_utf8_lossy(&raw)
+    );
+}

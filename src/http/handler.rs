@@ -2,7 +2,7 @@
 
 use std::fmt::{self, Write as _};
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::date::with_now;
 use super::headers::HttpMessage;
@@ -15,7 +15,7 @@ use crate::handler::stream::{reader, StreamOptions};
 use crate::handler::{marker, run_phases, RequestHandlerClass, SocketWriter};
 use crate::server::park::{self, Idle};
 use crate::server::ServerRef;
-use crate::socket::Connection;
+use crate::socket::{Connection, ConnectionReader};
 
 /// Python's `DEFAULT_ERROR_MESSAGE`: the HTML page `send_error` sends, a `%`-format with
 /// the keys `code`, `message` and `explain`.
@@ -310,7 +310,7 @@ pub struct HttpRequest<'a> {
     /// The server (`server_address`, `server_name`, a shutdown handle).
     pub server: &'a ServerRef,
     /// Buffered reader over the connection: read a request body from here.
-    pub rfile: BufReader<&'a Connection>,
+    pub rfile: BufReader<ConnectionReader<'a>>,
     /// The response stream. Headers from `end_headers` wait here and leave with the
     /// first body write, in one system call.
     pub wfile: SocketWriter<'a>,
@@ -380,7 +380,10 @@ impl<'a> HttpRequest<'a> {
             connection,
             client_address,
             server,
-            rfile: reader(connection, options.rbufsize),
+            rfile: BufReader::with_capacity(
+                reader(connection, options.rbufsize).capacity(),
+                ConnectionReader::new(connection),
+            ),
             wfile: SocketWriter::new(connection, options.wbufsize),
             command: String::new(),
             path: String::new(),
@@ -802,6 +805,25 @@ fn handle_one_request_inner<H: BaseHttpRequestHandler + ?Sized>(
     class: &H,
     h: &mut HttpRequest<'_>,
 ) -> Result<()> {
+    // On a pool worker the whole head must arrive within the pool's header timeout,
+    // however slowly the client trickles it in (Python has no such limit).
+    let deadline = park::header_timeout().map(|t| Instant::now() + t);
+    h.rfile.get_mut().set_deadline(deadline);
+    let dispatch = read_and_parse_head(class, h);
+    h.rfile.get_mut().set_deadline(None);
+    if dispatch? {
+        class.dispatch(h)?;
+    }
+    h.wfile.flush()?;
+    Ok(())
+}
+
+/// Reads the request line and calls `parse_request`: `true` when the request is to be
+/// dispatched, `false` when it has been answered already or there is nothing to answer.
+fn read_and_parse_head<H: BaseHttpRequestHandler + ?Sized>(
+    class: &H,
+    h: &mut HttpRequest<'_>,
+) -> Result<bool> {
     h.raw_requestline.clear();
     (&mut h.rfile)
         .take(MAXLINE as u64 + 1)
@@ -811,20 +833,13 @@ fn handle_one_request_inner<H: BaseHttpRequestHandler + ?Sized>(
         h.request_version.clear();
         h.command.clear();
         h.send_error(414)?;
-        h.wfile.flush()?;
-        return Ok(());
+        return Ok(false);
     }
     if h.raw_requestline.is_empty() {
         h.close_connection = true;
-        return Ok(());
+        return Ok(false);
     }
-    if !class.parse_request(h)? {
-        h.wfile.flush()?;
-        return Ok(());
-    }
-    class.dispatch(h)?;
-    h.wfile.flush()?;
-    Ok(())
+    class.parse_request(h)
 }
 
 /// Python's `parse_request()` (with the fixes of gh-54930 — only a valid HTTP/0.9

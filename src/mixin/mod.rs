@@ -12,7 +12,9 @@ mod threading;
 
 pub use crate::sys::ThreadsHoldNoLocks;
 pub use forking::{ForkingMixIn, FORKING_TIMEOUT, MAX_CHILDREN};
-pub use pool::{PoolStats, ThreadPoolMixIn, IDLE_TIMEOUT, MAX_WORKERS, QUEUE_DEPTH};
+pub use pool::{
+    PoolStats, ThreadPoolMixIn, HEADER_TIMEOUT, IDLE_TIMEOUT, MAX_PARKED, MAX_WORKERS, QUEUE_DEPTH,
+};
 pub use threading::ThreadingMixIn;
 
 use crate::server::{ReuseTcpServer, TcpServer, UdpServer, UnixDatagramServer, UnixStreamServer};

@@ -24,6 +24,8 @@ pub const MAX_WORKERS: usize = 64;
 pub const QUEUE_DEPTH: usize = 64;
 /// Default [`ThreadPoolMixIn::idle_timeout`]: 30 s.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default [`ThreadPoolMixIn::header_timeout`]: 30 s.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most connections a pool server keeps parked; more are closed.
 pub const MAX_PARKED: usize = 4096;
 
@@ -69,6 +71,10 @@ pub struct ThreadPoolMixIn<S: BaseServer> {
     /// Let handlers park idle kept-alive connections when workers are scarce (see
     /// [`park`](crate::server::park)). Default `true`.
     pub park_idle: bool,
+    /// How long a client may take to send a whole request head (request line and
+    /// headers), however slowly it sends it — the defence against clients that trickle
+    /// a byte at a time. Default 30 s; handlers that read request heads (HTTP) apply it.
+    pub header_timeout: Option<Duration>,
     pool: OnceLock<ThreadPool>,
     admission: Arc<Admission>,
     lot: OnceLock<Arc<Lot<S::Request>>>,
@@ -223,6 +229,7 @@ impl<S: BaseServer> From<S> for ThreadPoolMixIn<S> {
             idle_timeout: Some(IDLE_TIMEOUT),
             block_on_close: true,
             park_idle: true,
+            header_timeout: Some(HEADER_TIMEOUT),
             pool: OnceLock::new(),
             admission,
             lot: OnceLock::new(),
@@ -411,22 +418,23 @@ impl<S: BaseServer> BaseServer for ThreadPoolMixIn<S> {
             false => None,
         };
         let pressure = self.admission.pressure_rx.as_raw_fd();
+        let header_timeout = self.header_timeout;
         let this = this.clone();
         self.pool().execute(move || {
             let _place = place;
-            let Some(lot) = lot else {
-                this.finish_and_shutdown_request(request, client_address);
-                return;
-            };
             let (result, parked) =
-                park::with_parking(pressure, || this.finish_request(&request, &client_address));
+                park::on_pool_worker(lot.as_ref().map(|_| pressure), header_timeout, || {
+                    this.finish_request(&request, &client_address)
+                });
             match result {
                 Err(e) => {
                     this.handle_error(&request, &client_address, &e);
                     this.shutdown_request(request);
                 }
-                Ok(()) if parked => lot.park(request, client_address),
-                Ok(()) => this.shutdown_request(request),
+                Ok(()) => match lot {
+                    Some(lot) if parked => lot.park(request, client_address),
+                    _ => this.shutdown_request(request),
+                },
             }
         });
     }

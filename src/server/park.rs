@@ -27,6 +27,14 @@ thread_local! {
     /// The pool's pressure descriptor while a pool worker runs a handler, and whether the
     /// handler asked to park.
     static PARKING: Cell<Option<(RawFd, bool)>> = const { Cell::new(None) };
+    /// The pool's header timeout while a pool worker runs a handler.
+    static HEADER_TIMEOUT: Cell<Option<Duration>> = const { Cell::new(None) };
+}
+
+/// How long a request head may take to arrive, when the handler runs on a pool worker
+/// (the pool's `header_timeout`); `None` elsewhere, as in Python.
+pub fn header_timeout() -> Option<Duration> {
+    HEADER_TIMEOUT.with(|t| t.get())
 }
 
 /// What [`wait_for_more`] saw.
@@ -83,16 +91,22 @@ pub fn park() {
     });
 }
 
-/// Runs `f` (a handler) with parking enabled; returns what `f` returned and whether it
-/// parked.
-pub(crate) fn with_parking<T>(pressure: RawFd, f: impl FnOnce() -> T) -> (T, bool) {
+/// Runs `f` (a handler) on a pool worker: parking enabled when `pressure` is given, and
+/// the header timeout set; returns what `f` returned and whether it parked.
+pub(crate) fn on_pool_worker<T>(
+    pressure: Option<RawFd>,
+    header_timeout: Option<Duration>,
+    f: impl FnOnce() -> T,
+) -> (T, bool) {
     struct Reset;
     impl Drop for Reset {
         fn drop(&mut self) {
             PARKING.with(|p| p.set(None));
+            HEADER_TIMEOUT.with(|t| t.set(None));
         }
     }
-    PARKING.with(|p| p.set(Some((pressure, false))));
+    PARKING.with(|p| p.set(pressure.map(|fd| (fd, false))));
+    HEADER_TIMEOUT.with(|t| t.set(header_timeout));
     let _reset = Reset;
     let out = f();
     let parked = PARKING.with(|p| p.get().is_some_and(|(_, parked)| parked));
