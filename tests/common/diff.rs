@@ -304,3 +304,44 @@ pub fn oracle_script(name: &str) -> PathBuf {
     assert!(Path::new(&p).is_file(), "missing {}", p.display());
     p
 }
+
+/// The newest modification time under `path` (a file, or a directory walked
+/// recursively).
+fn newest_mtime(path: &Path) -> std::time::SystemTime {
+    let meta = std::fs::metadata(path).unwrap();
+    let mut newest = meta.modified().unwrap();
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            newest = newest.max(newest_mtime(&entry.unwrap().path()));
+        }
+    }
+    newest
+}
+
+/// The path of example `name`, checked to be built from the current sources: cargo
+/// builds examples for a plain `cargo test`, not for `cargo test --test NAME`, and a
+/// stale binary would compare yesterday's crate.
+pub fn fresh_example_bin(name: &str) -> PathBuf {
+    let bin = super::example_bin(name);
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let built = std::fs::metadata(&bin)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| {
+            panic!(
+                "example {name} is not built at {}: run `cargo test` (or `cargo build --example {name}`)",
+                bin.display()
+            )
+        });
+    let sources = newest_mtime(&manifest.join("src"))
+        .max(newest_mtime(
+            &manifest.join("examples").join(format!("{name}.rs")),
+        ))
+        .max(newest_mtime(&manifest.join("Cargo.toml")));
+    assert!(
+        built >= sources,
+        "{} is older than the crate's sources; `cargo test --test …` does not rebuild \
+         examples: run `cargo build --example {name}` or a plain `cargo test`",
+        bin.display()
+    );
+    bin
+}
