@@ -18,7 +18,7 @@ use std::fmt;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 
-use common::diff::{exchange, named_port, normalise, oracle_script, python313, report};
+use common::diff::{exchange_with, named_port, normalise, oracle_script, python313, report};
 use common::diff::{python_command, ServerProcess};
 use common::Running;
 use socketserver::http::pyrepr::py_repr;
@@ -184,6 +184,8 @@ struct Case {
     request: Vec<u8>,
     /// Half-close after sending. Off only where the server must answer on its own.
     half_close: bool,
+    /// Send one byte per write (the server sees the request in pieces).
+    drip: bool,
 }
 
 struct Cases(Vec<Case>);
@@ -195,7 +197,13 @@ impl Cases {
             srv,
             request: request.as_ref().to_vec(),
             half_close: true,
+            drip: false,
         });
+    }
+    /// One byte per write.
+    fn add_drip(&mut self, srv: Srv, name: &str, request: impl AsRef<[u8]>) {
+        self.add(srv, name, request);
+        self.0.last_mut().unwrap().drip = true;
     }
     /// The connection stays open from the client's side: the server must answer and
     /// close without waiting for more.
@@ -725,6 +733,121 @@ fn cases() -> Vec<Case> {
         "POST then 0.9 POST",
         b"POST /1 HTTP/1.1\r\nContent-Length: 1\r\n\r\nxPOST /2\r\n",
     );
+
+    // Probes: boundaries and odd framing.
+    c.add(
+        Stock,
+        "header line of 65537 bytes (431)",
+        cat(&[b"GET / HTTP/1.0\r\nX: ", &x(65532), b"\r\n\r\n"]),
+    );
+    c.add(
+        Echo,
+        "continuation lines count as header lines (100)",
+        cat(&[
+            b"GET / HTTP/1.1\r\n",
+            &(0..50)
+                .flat_map(|i| format!("H{i}: a\r\n b\r\n").into_bytes())
+                .collect::<Vec<u8>>(),
+            b"\r\n",
+        ]),
+    );
+    c.add(
+        Echo,
+        "continuation lines count as header lines (98)",
+        cat(&[
+            b"GET / HTTP/1.1\r\n",
+            &(0..49)
+                .flat_map(|i| format!("H{i}: a\r\n b\r\n").into_bytes())
+                .collect::<Vec<u8>>(),
+            b"\r\n",
+        ]),
+    );
+    c.add(
+        Echo,
+        "CR CR LF inside the header block",
+        b"GET /str HTTP/1.1\r\nA: 1\r\n\r\r\nB: 2\r\n\r\n",
+    );
+    c.add(
+        Echo,
+        "LF CR LF inside the header block",
+        b"GET /str HTTP/1.1\r\nA: 1\n\r\nB: 2\r\n\r\n",
+    );
+    c.add(
+        Echo,
+        "whitespace-only line in the header block",
+        b"GET /str HTTP/1.1\r\nA: 1\r\n   \r\nB: 2\r\n\r\n",
+    );
+    c.add(
+        Echo,
+        "NUL in a header line",
+        b"GET /str HTTP/1.1\r\nA\x00B: 1\r\nC: x\x00y\r\n\r\n",
+    );
+    c.add(
+        Echo,
+        "Connection value with spaces and tabs",
+        b"GET /1 HTTP/1.1\r\nConnection:\tclose \r\n\r\nGET /2 HTTP/1.1\r\nConnection:  close\r\n\r\nGET /3 HTTP/1.1\r\n\r\n",
+    );
+    c.add(
+        Echo,
+        "folded Connection: close",
+        b"GET /1 HTTP/1.1\r\nConnection:\r\n close\r\n\r\nGET /2 HTTP/1.1\r\n\r\n",
+    );
+    c.add(
+        Echo,
+        "message/rfc822 content type",
+        b"GET /str HTTP/1.1\r\nContent-Type: message/rfc822\r\nA: 1\r\nNoColon\r\nX: 1\r\n\r\n",
+    );
+    c.add(Stock, "request line cut by EOF", b"GET / HTTP/1.0");
+    c.add(
+        Stock,
+        "request line ending in CR at EOF",
+        b"GET / HTTP/1.0\r",
+    );
+    c.add(
+        Echo,
+        "0.9 GET then more in the same packet",
+        b"GET /x\r\nGET /y HTTP/1.1\r\n\r\n",
+    );
+    c.add(
+        Echo,
+        "100-continue with keep-alive, pipelined",
+        b"GET /1 HTTP/1.1\r\nExpect: 100-continue\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
+    );
+    c.add(
+        Echo,
+        "duplicate Expect, the first counts",
+        b"GET /1 HTTP/1.1\r\nExpect: nothing\r\nExpect: 100-continue\r\n\r\n",
+    );
+    c.add(
+        Stock,
+        "HEAD to the stock handler",
+        b"HEAD / HTTP/1.0\r\n\r\n",
+    );
+    c.add(
+        Echo,
+        "200 pipelined requests across buffer boundaries",
+        (0..200)
+            .flat_map(|i| {
+                format!(
+                    "GET /{i}{} HTTP/1.1\r\nX-Pad: {}\r\n\r\n",
+                    "p".repeat(i * 7 % 300),
+                    "q".repeat(i * 13 % 500)
+                )
+                .into_bytes()
+            })
+            .collect::<Vec<u8>>(),
+    );
+    c.add_drip(
+        Echo,
+        "dripped: headers one byte at a time",
+        b"GET /str HTTP/1.1\r\nA: 1\r\n  fold\r\nB: 2\rC: 3\r\n\r\nGET /2 HTTP/1.1\r\n\r\n",
+    );
+    c.add_drip(
+        Post,
+        "dripped: POST with 100-continue",
+        b"POST /p HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 6\r\n\r\nabcdefPOST /q HTTP/1.1\r\nContent-Length: 1\r\n\r\nz",
+    );
+    c.add_drip(Stock, "dripped: bad version", b"GET / HTTP/1.x\r\n\r\n");
     c.0
 }
 
@@ -766,8 +889,18 @@ fn base_http_request_handler_matches_cpython() {
     let mut failures = Vec::new();
     for case in &cases {
         let (theirs, ours) = addrs(case.srv);
-        let python = normalise(&exchange(theirs, &case.request, case.half_close));
-        let rust = normalise(&exchange(ours, &case.request, case.half_close));
+        let python = normalise(&exchange_with(
+            theirs,
+            &case.request,
+            case.half_close,
+            case.drip,
+        ));
+        let rust = normalise(&exchange_with(
+            ours,
+            &case.request,
+            case.half_close,
+            case.drip,
+        ));
         let name = format!("{:?}: {}", case.srv, case.name);
         if std::env::var_os("DIFF_DUMP").is_some() {
             println!("{}", report(&name, &case.request, &python, &rust));

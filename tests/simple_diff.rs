@@ -140,6 +140,57 @@ fn fixture() -> Fixture {
     symlink(tmp.path().join("outside"), root.join("outlink")).unwrap();
     symlink(tmp.path().join("outside/public.txt"), root.join("outfile")).unwrap();
     symlink("nonexistent", root.join("dangling")).unwrap();
+    // Index pages that are symlinks (to a file; dangling).
+    fs::create_dir(root.join("linkindex")).unwrap();
+    symlink("../page.html", root.join("linkindex/index.html")).unwrap();
+    fs::create_dir(root.join("danglingindex")).unwrap();
+    symlink("nowhere.html", root.join("danglingindex/index.html")).unwrap();
+    // Names that test the listing's sort order, quoting and escaping: undecodable bytes
+    // (surrogate-escaped in Python) beside the code points around them, case ties,
+    // control characters, four-byte UTF-8, Unicode case mapping.
+    fs::create_dir(root.join("names")).unwrap();
+    let names: &[&[u8]] = &[
+        b"\xff.bin",
+        b"\x80.bin",
+        b"\xed\xa0\x80.bin",
+        b"\xc3(.bin",
+        "\u{d7ff}.txt".as_bytes(),
+        "\u{e000}.txt".as_bytes(),
+        "\u{ffff}.txt".as_bytes(),
+        "\u{10000}.txt".as_bytes(),
+        b"Same.txt",
+        b"same.txt",
+        b"SAME.TXT",
+        b"ctl\x01\x1b.txt",
+        b"nl\nname.txt",
+        b"cr\rname.txt",
+        b"tab\tname.txt",
+        b"back\\slash.txt",
+        b"semi;colon.txt",
+        b"plus+sign=eq.txt",
+        "\u{fc}\u{20ac}\u{1f600}.txt".as_bytes(),
+        b"~tilde",
+        "\u{130}stanbul.txt".as_bytes(),
+        "\u{3a3}\u{391}\u{3a3}.txt".as_bytes(),
+        "\u{1e9e}.txt".as_bytes(),
+        "K\u{212a}.txt".as_bytes(),
+        b"a b  c.txt",
+        b"%2e%2e",
+        b"..a",
+        b"-dash",
+        b"_under",
+        b"[brackets]",
+        b"{braces}",
+        b"`tick`",
+        b"@at",
+        b"\x7fdel",
+    ];
+    for name in names {
+        write(
+            &root.join("names").join(std::ffi::OsStr::from_bytes(name)),
+            name,
+        );
+    }
     Fixture {
         _tmp: tmp,
         root,
@@ -316,8 +367,34 @@ fn cases() -> Vec<Case> {
         "/%2f",
         "/withindex/..%2f",
         "/sub/./deeper/../",
+        "/names/",
+        "/linkindex/",
+        "/danglingindex/",
     ] {
         c.get(d);
+    }
+    for f in [
+        "/names/%FF.bin",
+        "/names/%ED%B2%80.bin",
+        "/names/%ED%B3%BF.bin",
+        "/names/%ED%B3%AD%ED%B2%A0%ED%B2%80.bin",
+        "/names/%ED%9F%BF.txt",
+        "/names/%EE%80%80.txt",
+        "/names/%F0%9F%98%80.txt",
+        "/names/ctl%01%1B.txt",
+        "/names/nl%0Aname.txt",
+        "/names/cr%0dname.txt",
+        "/names/back%5Cslash.txt",
+        "/names/back\\slash.txt",
+        "/names/a%20b%20%20c.txt",
+        "/names/%252e%252e",
+        "/names/%2e%2e",
+        "/names/..a",
+        "/names/[brackets]",
+        "/names/%7Fdel",
+        "/names/K%E2%84%AA.txt",
+    ] {
+        c.get(f);
     }
 
     // Redirects (301), including the CVE-2021-28861 vectors of §2.4.

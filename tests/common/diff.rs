@@ -157,12 +157,27 @@ pub fn named_port(line: &str, name: &str) -> u16 {
 /// server may close first); a read that waits longer than [`READ_TIMEOUT`] ends the
 /// answer with `<<read timed out>>`.
 pub fn exchange(addr: SocketAddr, request: &[u8], half_close: bool) -> Vec<u8> {
+    exchange_with(addr, request, half_close, false)
+}
+
+/// [`exchange`], optionally writing one byte per `write` (with `TCP_NODELAY`, so the
+/// server meets the request in pieces).
+pub fn exchange_with(addr: SocketAddr, request: &[u8], half_close: bool, drip: bool) -> Vec<u8> {
     let s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    s.set_nodelay(drip).unwrap();
     let mut w = s.try_clone().unwrap();
     let request = request.to_vec();
     let writer = std::thread::spawn(move || {
-        let _ = w.write_all(&request);
+        if drip {
+            for b in request.chunks(1) {
+                if w.write_all(b).is_err() {
+                    break;
+                }
+            }
+        } else {
+            let _ = w.write_all(&request);
+        }
         if half_close {
             let _ = w.shutdown(Shutdown::Write);
         }
