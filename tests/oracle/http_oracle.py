@@ -93,6 +93,14 @@ class Echo(Quiet, FixedParseRequest, BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_INJECT(self):
+        # Reflects a request header into a response header. A folded request value
+        # carries CR LF: CPython writes it; the crate refuses (a documented difference).
+        self.send_response(HTTPStatus.OK)
+        self.send_header('X-Reflected', self.headers.get('X-In', ''))
+        self.send_header('Content-Length', '0')
+        self.end_headers()
+
 
 class Post(Quiet, FixedParseRequest, BaseHTTPRequestHandler):
     """do_POST reads the Content-Length body and echoes it; refuses 100-continue for
