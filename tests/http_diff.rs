@@ -863,6 +863,55 @@ fn cases() -> Vec<Case> {
         b"POST /p HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 6\r\n\r\nabcdefPOST /q HTTP/1.1\r\nContent-Length: 1\r\n\r\nz",
     );
     c.add_drip(Stock, "dripped: bad version", b"GET / HTTP/1.x\r\n\r\n");
+    c.add(
+        Stock,
+        "HEAD with HTTP/9.9 (body sent)",
+        b"HEAD / HTTP/9.9\r\n\r\n",
+    );
+    c.add(Stock, "HEAD with a bad version", b"HEAD / HTTP/x\r\n\r\n");
+    c.add(Stock, "0.9 HEAD (400, body sent)", b"HEAD /x\r\n\r\n");
+    c.add(
+        Stock,
+        "HEAD with 101 headers (431, no body)",
+        cat(&[b"HEAD / HTTP/1.0\r\n", &headers(101), b"\r\n"]),
+    );
+    c.add(
+        Stock,
+        "HEAD with a request line too long (414)",
+        cat(&[b"HEAD /", &x(65540), b" HTTP/1.0\r\n\r\n"]),
+    );
+    c.add(
+        Ths,
+        "HEAD 200 then a 414 on the same connection",
+        cat(&[
+            b"KEEP / HTTP/1.1\r\n\r\nHEAD /",
+            &x(65540),
+            b" HTTP/1.1\r\n\r\n",
+        ]),
+    );
+    c.add(
+        Stock,
+        "65536 bytes then EOF, no newline",
+        cat(&[b"GET /", &x(65536 - 14), b" HTTP/1.0"]),
+    );
+    c.add(Stock, "LF only", b"\n");
+    c.add(Stock, "spaces only", b"   \r\n\r\n");
+    c.add(
+        Stock,
+        "UTF-8 BOM before the method",
+        b"\xef\xbb\xbfGET / HTTP/1.0\r\n\r\n",
+    );
+    c.add(Echo, "no headers, EOF", b"GET /str HTTP/1.1\r\n");
+    c.add(
+        Echo,
+        "bare CR then a space",
+        b"GET /str HTTP/1.1\r\nX: a\r b\r\nY: 1\r\n\r\n",
+    );
+    c.add(
+        Echo,
+        "keep-alive then 0.9 on the same connection",
+        b"GET /1 HTTP/1.1\r\n\r\nGET /2\r\n\r\n",
+    );
     c.0
 }
 

@@ -614,6 +614,38 @@ fn cases() -> Vec<Case> {
         "big file then a small one",
         seq(&[req("GET", "/big.bin", &[]), req("GET", "/hello.txt", &[])]),
     );
+
+    // Probes: long and malformed targets, duplicate IMS, 100-continue before a 501.
+    let long_name = format!("/{}", "a".repeat(300));
+    let long_path = "/a".repeat(3000);
+    for t in [
+        long_name.as_str(),
+        long_path.as_str(),
+        "/%zz",
+        "/%",
+        "/%4",
+        "/hello%2etxt",
+        "/%2e",
+        "/sub/%2e%2e",
+        "/sub/..",
+        "/%2e%2e",
+    ] {
+        c.get(t);
+    }
+    c.get_with(
+        "two IMS headers, the first counts",
+        "/hello.txt",
+        &["If-Modified-Since: garbage", &ims(LM)],
+    );
+    c.get_with(
+        "two IMS headers, 304 first",
+        "/hello.txt",
+        &[&ims(LM), "If-Modified-Since: garbage"],
+    );
+    c.raw(
+        "POST with 100-continue",
+        b"POST /hello.txt HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello",
+    );
     c.0
 }
 
