@@ -11,6 +11,8 @@
 //! Keep-alive and pipelining show as the number of answers in the stream.
 //!
 //! Without CPython 3.13.0 the test prints `SKIP:` and passes, unless `CI` is set.
+//! `DIFF_DUMP=1 cargo test --test http_diff -- --nocapture` prints every exchange, both
+//! sides, escaped.
 
 mod common;
 

@@ -11,6 +11,8 @@
 //! never point off the host.
 //!
 //! Without CPython 3.13.0 the comparison prints `SKIP:` and passes, unless `CI` is set.
+//! `DIFF_DUMP=1 cargo test --test simple_diff -- --nocapture` prints every exchange, both
+//! sides, escaped.
 
 mod common;
 
