@@ -828,6 +828,12 @@ pub fn directory_redirect_location(path: &str) -> Result<Option<String>, Invalid
         return Ok(None);
     }
     parts.path.push('/');
+    // A browser reads `\` as `/` in an http URL, so `/\evil.example/dir/` would take it
+    // to another host; `%5C` names the same file here and keeps the client on this one.
+    // (CPython sends the backslash as is; paths without one are unchanged.)
+    if parts.path.contains('\\') {
+        parts.path = parts.path.replace('\\', "%5C");
+    }
     Ok(Some(urlunsplit(&parts)))
 }
 
