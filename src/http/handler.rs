@@ -697,7 +697,7 @@ pub fn split_path(target: &str) -> (&str, &str) {
 }
 
 /// Refuses CR and LF in header text.
-fn check_header_text(s: &str) -> Result<()> {
+pub(crate) fn check_header_text(s: &str) -> Result<()> {
     if s.bytes().any(|b| b == b'\r' || b == b'\n') {
         return Err(Error::Io(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -708,7 +708,7 @@ fn check_header_text(s: &str) -> Result<()> {
 }
 
 /// Appends `s` encoded as Latin-1 (Python's `.encode('latin-1', 'strict')`).
-fn push_latin1(buf: &mut Vec<u8>, s: &str) -> Result<()> {
+pub(crate) fn push_latin1(buf: &mut Vec<u8>, s: &str) -> Result<()> {
     if s.is_ascii() {
         buf.extend_from_slice(s.as_bytes());
         return Ok(());

@@ -31,6 +31,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use crate::http::pyrepr::html_escape_into;
 use crate::http::url::{self, pystr, UnencodableError};
 
 /// The `Content-type` the listing is sent with (`text/html; charset=<file system
@@ -106,8 +107,9 @@ pub fn list_directory_html(
     sort_entries(entries);
 
     let mut title = Vec::new();
-    pystr::html_escape_into(
+    html_escape_into(
         &url::unquote_surrogatepass(url::before_query(request_path)),
+        false,
         &mut title,
     );
     let title = pystr::fsencode(&title).ok_or(UnencodableError)?;
@@ -130,7 +132,7 @@ pub fn list_directory_html(
             page.push(b'/');
         }
         page.extend_from_slice(b"\">");
-        pystr::html_escape_into(name, &mut page);
+        html_escape_into(name, false, &mut page);
         if entry.is_symlink {
             page.push(b'@');
         } else if entry.is_dir {

@@ -1,10 +1,10 @@
 //! fast.ai's `MinimalHTTPHandler`: a stripped-down HTTP handler for applications behind a
 //! reverse proxy — one request per connection, `Connection: close`, no `do_*` dispatch.
 
-use std::fmt::Write as _;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::time::Duration;
 
+use super::handler::{check_header_text, push_latin1};
 use super::headers::HttpMessage;
 use super::parse::{self, MAXLINE};
 use super::status::responses;
@@ -143,24 +143,24 @@ impl MinimalHttpRequest<'_> {
         } else {
             message
         };
+        check_header_text(message)?;
         self.headers_buffer.clear();
-        let line = format!("{} {code} {message}\r\n", self.protocol_version);
-        push_header_text(&mut self.headers_buffer, &line)?;
+        push_latin1(
+            &mut self.headers_buffer,
+            &format!("{} {code} {message}\r\n", self.protocol_version),
+        )?;
         self.send_header("Connection", "close")
     }
 
     /// fast.ai's `send_header(keyword, value)`. CR and LF are refused.
     pub fn send_header(&mut self, keyword: &str, value: &str) -> Result<()> {
-        let mut line = String::with_capacity(keyword.len() + value.len() + 4);
-        let _ = write!(line, "{keyword}: {value}");
-        if line.contains(['\r', '\n']) {
-            return Err(Error::Io(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "refusing a CR or LF in a header",
-            )));
-        }
-        line.push_str("\r\n");
-        push_header_text(&mut self.headers_buffer, &line)
+        check_header_text(keyword)?;
+        check_header_text(value)?;
+        push_latin1(&mut self.headers_buffer, keyword)?;
+        self.headers_buffer.extend_from_slice(b": ");
+        push_latin1(&mut self.headers_buffer, value)?;
+        self.headers_buffer.extend_from_slice(b"\r\n");
+        Ok(())
     }
 
     /// fast.ai's `end_headers()`: ends the block; it leaves with the first body write.
@@ -170,21 +170,6 @@ impl MinimalHttpRequest<'_> {
         self.headers_buffer.clear();
         Ok(())
     }
-}
-
-/// Appends `s` as Latin-1.
-fn push_header_text(buf: &mut Vec<u8>, s: &str) -> Result<()> {
-    for c in s.chars() {
-        let cp = c as u32;
-        if cp > 0xff {
-            return Err(Error::Io(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("'latin-1' codec can't encode character {c:?}"),
-            )));
-        }
-        buf.push(cp as u8);
-    }
-    Ok(())
 }
 
 /// fast.ai's `_setup`.

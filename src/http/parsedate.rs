@@ -24,24 +24,7 @@
 
 use std::borrow::Cow;
 
-/// `str.isspace()` of CPython 3.13 (what `str.split()` splits on): the ASCII whitespace
-/// and U+001C–U+001F, U+0085, U+00A0 and the Unicode space separators.
-fn is_py_space(c: char) -> bool {
-    matches!(
-        c,
-        '\t'..='\r'
-            | '\u{1c}'..='\u{20}'
-            | '\u{85}'
-            | '\u{a0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200a}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202f}'
-            | '\u{205f}'
-            | '\u{3000}'
-    )
-}
+use super::parse::is_py_space;
 
 /// The zero of every run of ten decimal digits (category Nd) in CPython 3.13's Unicode
 /// 15.1 database: `int()` reads any of them. Generated with `unicodedata.decimal`.

@@ -82,23 +82,29 @@ fn is_printable(c: char) -> bool {
 /// assert_eq!(html_escape("\"'", true), "&quot;&#x27;");
 /// ```
 pub fn html_escape(s: &str, quote: bool) -> String {
-    let mut out = String::with_capacity(s.len());
+    let mut out = Vec::with_capacity(s.len());
+    html_escape_into(s.as_bytes(), quote, &mut out);
+    // Only ASCII bytes were replaced, by ASCII text: the result is still UTF-8.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`html_escape`] on bytes (a file name that need not be UTF-8), appended to `out`.
+pub fn html_escape_into(s: &[u8], quote: bool, out: &mut Vec<u8>) {
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let rep = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' if quote => "&quot;",
-            b'\'' if quote => "&#x27;",
+    for (i, &b) in s.iter().enumerate() {
+        let rep: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'"' if quote => b"&quot;",
+            b'\'' if quote => b"&#x27;",
             _ => continue,
         };
-        out.push_str(&s[start..i]);
-        out.push_str(rep);
+        out.extend_from_slice(&s[start..i]);
+        out.extend_from_slice(rep);
         start = i + 1;
     }
-    out.push_str(&s[start..]);
-    out
+    out.extend_from_slice(&s[start..]);
 }
 
 /// Appends `s` to `out` with `http.server`'s `_control_char_table` applied: U+0000–U+001F

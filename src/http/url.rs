@@ -137,18 +137,6 @@ pub(crate) mod pystr {
             }
         }
     }
-
-    /// Appends Python's `html.escape(s, quote=False)` of `s` (`&`, `<`, `>`).
-    pub(crate) fn html_escape_into(s: &[u8], out: &mut Vec<u8>) {
-        for &b in s {
-            match b {
-                b'&' => out.extend_from_slice(b"&amp;"),
-                b'<' => out.extend_from_slice(b"&lt;"),
-                b'>' => out.extend_from_slice(b"&gt;"),
-                _ => out.push(b),
-            }
-        }
-    }
 }
 
 /// Whether `urllib.parse.quote` leaves `b` alone with `safe='/'`.

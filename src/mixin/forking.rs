@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::io::Write;
-use std::ops::{Deref, DerefMut};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -53,31 +52,6 @@ pub struct ForkingMixIn<S> {
 }
 
 impl<S> ForkingMixIn<S> {
-    /// Creates the server `S` from an address and a handler, binds and activates it.
-    pub fn new<H, M>(server_address: impl Into<S::Address>, handler: H) -> Result<Self>
-    where
-        S: FromAddress<H, M>,
-    {
-        Ok(Self::from(S::from_address(
-            server_address.into(),
-            handler,
-            true,
-        )?))
-    }
-
-    /// Creates the server without binding it (Python's `bind_and_activate=False`).
-    #[doc(alias = "bind_and_activate")]
-    pub fn unbound<H, M>(server_address: impl Into<S::Address>, handler: H) -> Result<Self>
-    where
-        S: FromAddress<H, M>,
-    {
-        Ok(Self::from(S::from_address(
-            server_address.into(),
-            handler,
-            false,
-        )?))
-    }
-
     /// Lets the server fork although the process has other threads, on the caller's
     /// promise (made with `unsafe`) that they hold no locks.
     ///
@@ -147,24 +121,6 @@ impl<S> From<S> for ForkingMixIn<S> {
             active_children: Mutex::new(Vec::new()),
             allow_threads: false,
         }
-    }
-}
-
-impl<S: BaseServer, H, M> FromAddress<H, M> for ForkingMixIn<S>
-where
-    S: FromAddress<H, M>,
-{
-    type Address = S::Address;
-    fn from_address(
-        server_address: S::Address,
-        handler: H,
-        bind_and_activate: bool,
-    ) -> Result<Self> {
-        Ok(Self::from(S::from_address(
-            server_address,
-            handler,
-            bind_and_activate,
-        )?))
     }
 }
 
@@ -238,18 +194,7 @@ impl<S: BaseServer> BaseServer for ForkingMixIn<S> {
     }
 }
 
-impl<S> Deref for ForkingMixIn<S> {
-    type Target = S;
-    fn deref(&self) -> &S {
-        &self.server
-    }
-}
-
-impl<S> DerefMut for ForkingMixIn<S> {
-    fn deref_mut(&mut self) -> &mut S {
-        &mut self.server
-    }
-}
+super::mix_in!(ForkingMixIn);
 
 impl<S: fmt::Debug> fmt::Debug for ForkingMixIn<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

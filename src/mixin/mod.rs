@@ -6,6 +6,65 @@
 //! `server_close`); all other hooks are the wrapped server's. In Python the mix-in comes
 //! first among the bases; here it goes outermost: `ThreadingMixIn<MyServer>`.
 
+/// What every mix-in offers beside its `process_request`: Python's constructor
+/// (`ThreadingTcpServer::new(("", 8000), Echo)`), `bind_and_activate=False`, building
+/// from an address inside other wrappers, and access to the wrapped server's attributes.
+macro_rules! mix_in {
+    ($mixin:ident) => {
+        impl<S: BaseServer> $mixin<S> {
+            /// Creates the server `S` from an address and a handler, binds and activates
+            /// it: `ThreadingTcpServer::new(("", 8000), Echo)`.
+            pub fn new<H, M>(server_address: impl Into<S::Address>, handler: H) -> Result<Self>
+            where
+                S: FromAddress<H, M>,
+            {
+                Self::from_address(server_address.into(), handler, true)
+            }
+
+            /// Creates the server without binding it (Python's `bind_and_activate=False`).
+            #[doc(alias = "bind_and_activate")]
+            pub fn unbound<H, M>(server_address: impl Into<S::Address>, handler: H) -> Result<Self>
+            where
+                S: FromAddress<H, M>,
+            {
+                Self::from_address(server_address.into(), handler, false)
+            }
+        }
+
+        impl<S: BaseServer, H, M> FromAddress<H, M> for $mixin<S>
+        where
+            S: FromAddress<H, M>,
+        {
+            type Address = S::Address;
+            fn from_address(
+                address: S::Address,
+                handler: H,
+                bind_and_activate: bool,
+            ) -> Result<Self> {
+                Ok(Self::from(S::from_address(
+                    address,
+                    handler,
+                    bind_and_activate,
+                )?))
+            }
+        }
+
+        impl<S: BaseServer> std::ops::Deref for $mixin<S> {
+            type Target = S;
+            fn deref(&self) -> &S {
+                &self.server
+            }
+        }
+
+        impl<S: BaseServer> std::ops::DerefMut for $mixin<S> {
+            fn deref_mut(&mut self) -> &mut S {
+                &mut self.server
+            }
+        }
+    };
+}
+use mix_in;
+
 mod forking;
 mod pool;
 mod threading;

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::io::{Read, Write};
-use std::ops::{Deref, DerefMut};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
@@ -147,31 +146,6 @@ pub struct PoolStats {
 }
 
 impl<S: BaseServer> ThreadPoolMixIn<S> {
-    /// Creates the server `S` from an address and a handler, binds and activates it.
-    pub fn new<H, M>(server_address: impl Into<S::Address>, handler: H) -> Result<Self>
-    where
-        S: FromAddress<H, M>,
-    {
-        Ok(Self::from(S::from_address(
-            server_address.into(),
-            handler,
-            true,
-        )?))
-    }
-
-    /// Creates the server without binding it (Python's `bind_and_activate=False`).
-    #[doc(alias = "bind_and_activate")]
-    pub fn unbound<H, M>(server_address: impl Into<S::Address>, handler: H) -> Result<Self>
-    where
-        S: FromAddress<H, M>,
-    {
-        Ok(Self::from(S::from_address(
-            server_address.into(),
-            handler,
-            false,
-        )?))
-    }
-
     /// The pool's counters.
     pub fn stats(&self) -> PoolStats {
         let state = *lock(&self.admission.state);
@@ -234,24 +208,6 @@ impl<S: BaseServer> From<S> for ThreadPoolMixIn<S> {
             admission,
             lot: OnceLock::new(),
         }
-    }
-}
-
-impl<S: BaseServer, H, M> FromAddress<H, M> for ThreadPoolMixIn<S>
-where
-    S: FromAddress<H, M>,
-{
-    type Address = S::Address;
-    fn from_address(
-        server_address: S::Address,
-        handler: H,
-        bind_and_activate: bool,
-    ) -> Result<Self> {
-        Ok(Self::from(S::from_address(
-            server_address,
-            handler,
-            bind_and_activate,
-        )?))
     }
 }
 
@@ -454,18 +410,7 @@ impl<S: BaseServer> BaseServer for ThreadPoolMixIn<S> {
     }
 }
 
-impl<S: BaseServer> Deref for ThreadPoolMixIn<S> {
-    type Target = S;
-    fn deref(&self) -> &S {
-        &self.server
-    }
-}
-
-impl<S: BaseServer> DerefMut for ThreadPoolMixIn<S> {
-    fn deref_mut(&mut self) -> &mut S {
-        &mut self.server
-    }
-}
+super::mix_in!(ThreadPoolMixIn);
 
 impl<S: BaseServer + fmt::Debug> fmt::Debug for ThreadPoolMixIn<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,7 +1,6 @@
 //! Python's `ThreadingMixIn`: a new thread for every request.
 
 use std::fmt;
-use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
@@ -43,32 +42,6 @@ pub struct ThreadingMixIn<S> {
 }
 
 impl<S> ThreadingMixIn<S> {
-    /// Creates the server `S` from an address and a handler, binds and activates it:
-    /// `ThreadingTcpServer::new(("", 8000), Echo)`.
-    pub fn new<H, M>(server_address: impl Into<S::Address>, handler: H) -> Result<Self>
-    where
-        S: FromAddress<H, M>,
-    {
-        Ok(Self::from(S::from_address(
-            server_address.into(),
-            handler,
-            true,
-        )?))
-    }
-
-    /// Creates the server without binding it (Python's `bind_and_activate=False`).
-    #[doc(alias = "bind_and_activate")]
-    pub fn unbound<H, M>(server_address: impl Into<S::Address>, handler: H) -> Result<Self>
-    where
-        S: FromAddress<H, M>,
-    {
-        Ok(Self::from(S::from_address(
-            server_address.into(),
-            handler,
-            false,
-        )?))
-    }
-
     /// The wrapped server.
     pub fn into_inner(self) -> S {
         self.server
@@ -90,24 +63,6 @@ impl<S> From<S> for ThreadingMixIn<S> {
             block_on_close: true,
             threads: Mutex::new(Vec::new()),
         }
-    }
-}
-
-impl<S: BaseServer, H, M> FromAddress<H, M> for ThreadingMixIn<S>
-where
-    S: FromAddress<H, M>,
-{
-    type Address = S::Address;
-    fn from_address(
-        server_address: S::Address,
-        handler: H,
-        bind_and_activate: bool,
-    ) -> Result<Self> {
-        Ok(Self::from(S::from_address(
-            server_address,
-            handler,
-            bind_and_activate,
-        )?))
     }
 }
 
@@ -169,18 +124,7 @@ impl<S: BaseServer> BaseServer for ThreadingMixIn<S> {
     }
 }
 
-impl<S> Deref for ThreadingMixIn<S> {
-    type Target = S;
-    fn deref(&self) -> &S {
-        &self.server
-    }
-}
-
-impl<S> DerefMut for ThreadingMixIn<S> {
-    fn deref_mut(&mut self) -> &mut S {
-        &mut self.server
-    }
-}
+super::mix_in!(ThreadingMixIn);
 
 impl<S: fmt::Debug> fmt::Debug for ThreadingMixIn<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

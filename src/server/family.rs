@@ -61,6 +61,30 @@ pub trait Family: sealed::Sealed + Send + Sync + Sized + 'static {
     fn on_close(bound: &Self::Bound, state: &mut Self::BindState);
 }
 
+/// Python's `server_bind` for any family: `SO_REUSEADDR`/`SO_REUSEPORT` as asked, bind
+/// to the resolved address, and the bound address read back (port 0 resolved).
+pub(crate) fn bind<F: Family>(
+    sock: socket2::SockRef<'_>,
+    requested: &F::Requested,
+    family: AddressFamily,
+    reuse_address: bool,
+    reuse_port: bool,
+) -> crate::Result<F::Bound> {
+    if reuse_address {
+        sock.set_reuse_address(true)?;
+    }
+    if reuse_port && F::REUSE_PORT {
+        sock.set_reuse_port(true)?;
+    }
+    let bind_error = |source| crate::Error::Bind {
+        address: format!("{requested:?}"),
+        source,
+    };
+    let addr = F::resolve(requested, family).map_err(bind_error)?;
+    sock.bind(&addr).map_err(bind_error)?;
+    Ok(F::bound(&sock.local_addr()?, requested))
+}
+
 /// Internet sockets (`AF_INET` / `AF_INET6`), addressed as `(host, port)`.
 #[derive(Debug, Clone, Copy)]
 pub struct Inet;

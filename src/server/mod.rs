@@ -18,10 +18,10 @@ pub mod park;
 mod signals;
 mod stream;
 
-pub use datagram::{DatagramServer, UdpServer, UnixDatagramServer};
+pub use datagram::{DatagramServer, UdpServer, UnixDatagramServer, MAX_PACKET_SIZE};
 pub use family::{Family, Inet, Unix};
 pub use signals::{shutdown_on_signals, SignalWatch, SIGINT, SIGTERM};
-pub use stream::{ReuseTcpServer, StreamServer, TcpServer, UnixStreamServer};
+pub use stream::{ReuseTcpServer, StreamServer, TcpServer, UnixStreamServer, REQUEST_QUEUE_SIZE};
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -55,7 +55,7 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// call the hooks of the outermost server, as Python's methods call `self.hook()`.
 ///
 /// A server that wraps another (a mix-in, or your own type overriding a hook, as a Python
-/// subclass would) forwards every hook it does not replace with [`delegate_base_server!`],
+/// subclass would) forwards every hook it does not replace with [`delegate_base_server!`](crate::delegate_base_server),
 /// and never forwards the template methods.
 ///
 /// Calling order, as in Python: `serve_forever` → `get_request` → `verify_request` →

@@ -7,9 +7,9 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
-use socket2::{Socket, Type};
+use socket2::{SockRef, Socket, Type};
 
-use super::family::{Family, Inet, Unix};
+use super::family::{self, Family, Inet, Unix};
 use super::{lock, BaseServer, FromAddress, ServerCore, ServerRef};
 use crate::address::{Address, AddressFamily};
 use crate::error::{Error, Result};
@@ -123,19 +123,13 @@ impl<F: Family, H: Send + Sync + 'static> StreamServer<F, H> {
         }
         let slot = self.socket.get_mut().unwrap_or_else(|e| e.into_inner());
         let sock = slot.as_ref().ok_or(Error::Closed)?;
-        if self.allow_reuse_address {
-            sock.set_reuse_address(true)?;
-        }
-        if self.allow_reuse_port && F::REUSE_PORT {
-            sock.set_reuse_port(true)?;
-        }
-        let bind_error = |source| Error::Bind {
-            address: format!("{:?}", self.requested),
-            source,
-        };
-        let addr = F::resolve(&self.requested, family).map_err(bind_error)?;
-        sock.bind(&addr).map_err(bind_error)?;
-        self.server_address = F::bound(&sock.local_addr()?, &self.requested);
+        self.server_address = family::bind::<F>(
+            SockRef::from(sock),
+            &self.requested,
+            family,
+            self.allow_reuse_address,
+            self.allow_reuse_port,
+        )?;
         *self.bind_state.get_mut().unwrap_or_else(|e| e.into_inner()) =
             F::after_bind(&self.server_address);
         self.server_ref = ServerRef::new(F::to_address(&self.server_address), &self.core);

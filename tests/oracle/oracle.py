@@ -86,8 +86,11 @@ def redirect(s):
         return "E:ValueError"
     if parts.path.endswith(("/", "%2f", "%2F")):
         return "None"
-    return hexs(urllib.parse.urlunsplit(
-        (parts[0], parts[1], parts[2] + "/", parts[3], parts[4])))
+    # The crate's one deliberate difference (docs/python-differences.md, http.server row
+    # 14): a backslash in the redirect's path is sent as %5C, so that browsers, which
+    # read it as a slash, stay on the host.
+    path = (parts[2] + "/").replace("\\", "%5C")
+    return hexs(urllib.parse.urlunsplit((parts[0], parts[1], path, parts[3], parts[4])))
 
 
 def collapse(s):
