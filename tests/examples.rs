@@ -119,3 +119,51 @@ fn handle_request_loop_stops_after_n_requests() {
     assert_eq!(last, "handled 3 requests\n");
     assert!(child.0.wait().unwrap().success());
 }
+
+/// Out of file descriptors, `accept` fails while the listener stays readable: the serve
+/// loop backs off instead of spinning, and serves again once descriptors are free.
+#[test]
+fn accept_backs_off_when_out_of_descriptors() {
+    let Some(prlimit) = common::require("prlimit") else { return };
+    let bin = common::example_bin("echo_threading");
+    let mut child = std::process::Command::new(prlimit)
+        .args(["--nofile=24:24"])
+        .arg(&bin)
+        .arg("0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let child = common::ChildGuard(child);
+    let addr = local(port_in(&line));
+    // Hold connections open until the server cannot accept more.
+    let mut held = Vec::new();
+    for _ in 0..40 {
+        held.push(connect(addr));
+    }
+    let cpu = |pid: u32| -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let f: Vec<&str> = rest.split(' ').collect();
+        f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+    };
+    let pid = child.0.id();
+    let before = cpu(pid);
+    let t0 = std::time::Instant::now();
+    std::thread::sleep(Duration::from_secs(1));
+    let ticks = cpu(pid) - before;
+    let hz = 100; // USER_HZ
+    let busy = ticks as f64 / hz as f64 / t0.elapsed().as_secs_f64();
+    assert!(busy < 0.5, "the serve loop spun at {:.0}% CPU", busy * 100.0);
+    // Free the descriptors: the queued connections are served.
+    let mut last = held.pop().unwrap();
+    drop(held);
+    last.write_all(b"still alive\n").unwrap();
+    let mut r = BufReader::new(last.try_clone().unwrap());
+    let mut echo = String::new();
+    r.read_line(&mut echo).unwrap();
+    assert_eq!(echo, "still alive\n");
+}
