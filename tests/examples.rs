@@ -124,7 +124,9 @@ fn handle_request_loop_stops_after_n_requests() {
 /// loop backs off instead of spinning, and serves again once descriptors are free.
 #[test]
 fn accept_backs_off_when_out_of_descriptors() {
-    let Some(prlimit) = common::require("prlimit") else { return };
+    let Some(prlimit) = common::require("prlimit") else {
+        return;
+    };
     let bin = common::example_bin("echo_threading");
     let mut child = std::process::Command::new(prlimit)
         .args(["--nofile=24:24"])
@@ -157,7 +159,11 @@ fn accept_backs_off_when_out_of_descriptors() {
     let ticks = cpu(pid) - before;
     let hz = 100; // USER_HZ
     let busy = ticks as f64 / hz as f64 / t0.elapsed().as_secs_f64();
-    assert!(busy < 0.5, "the serve loop spun at {:.0}% CPU", busy * 100.0);
+    assert!(
+        busy < 0.5,
+        "the serve loop spun at {:.0}% CPU",
+        busy * 100.0
+    );
     // Free the descriptors: the queued connections are served.
     let mut last = held.pop().unwrap();
     drop(held);

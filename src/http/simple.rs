@@ -151,7 +151,15 @@ impl SimpleHttpRequestHandler {
             // Python's open() raises a non-OSError here: no response, handle_error.
             Err(e) => return Err(Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e))),
         };
-        if path.is_dir() {
+        // One open and one fstat answer "is it a directory?" and "can it be served?"
+        // for the usual case; a stat decides only when the open fails (an unreadable
+        // directory must still be told from a missing file).
+        let mut opened = open_any(&path);
+        let is_dir = match &opened {
+            Some((_, meta)) => meta.is_dir(),
+            None => path.is_dir(),
+        };
+        if is_dir {
             let location = directory_redirect_location(&h.path)
                 .map_err(|e| Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
             if let Some(location) = location {
@@ -161,100 +169,104 @@ impl SimpleHttpRequestHandler {
                 h.end_headers()?;
                 return Ok(None);
             }
-            match self
-                .index_pages
-                .iter()
-                .map(|i| path.join(i))
-                .find(|p| p.is_file())
-            {
-                Some(index) => path = index,
+            let index = self.index_pages.iter().find_map(|i| {
+                let candidate = path.join(i);
+                open_any(&candidate)
+                    .filter(|(_, meta)| meta.is_file())
+                    .map(|found| (candidate, found))
+            });
+            match index {
+                Some((index, found)) => {
+                    path = index;
+                    opened = Some(found);
+                }
                 None => return self.list_directory(h, &path),
             }
         }
-        let ctype = self.guess_type(&path).to_owned();
+        let ctype = self.guess_type(&path);
         if path.as_os_str().as_bytes().ends_with(b"/") {
             h.send_error_message(404, "File not found")?;
             return Ok(None);
         }
-        let Some((file, meta)) = open_regular(&path) else {
+        let Some((file, meta)) = opened.filter(|(_, meta)| meta.is_file()) else {
             h.send_error_message(404, "File not found")?;
             return Ok(None);
         };
         let size = meta.len();
         let mtime = mtime_seconds(meta.mtime(), meta.mtime_nsec());
-        let etag = format!("\"{:x}-{:x}\"", meta.mtime(), size);
+        let etag = || format!("\"{:x}-{:x}\"", meta.mtime(), size);
         let last_modified =
             h.date_time_string(Some(UNIX_EPOCH + Duration::from_secs(mtime.max(0) as u64)));
 
-        let inm = h.headers.get("If-None-Match").map(str::to_owned);
-        if self.etag {
-            if let Some(inm) = &inm {
-                if etag_matches(inm, &etag) {
-                    h.send_response(304)?;
-                    h.send_header("ETag", &etag)?;
-                    self.send_response_headers(h)?;
-                    h.end_headers()?;
-                    return Ok(None);
-                }
-            }
+        let inm = h.headers.get("If-None-Match");
+        if self.etag && inm.is_some_and(|v| etag_matches(v, &etag())) {
+            h.send_response(304)?;
+            h.send_header("ETag", &etag())?;
+            self.send_response_headers(h)?;
+            h.end_headers()?;
+            return Ok(None);
         }
-        if inm.is_none() {
-            if let Some(ims) = h.headers.get("If-Modified-Since") {
-                if is_not_modified(ims, meta.mtime(), meta.mtime_nsec()) {
-                    h.send_response(304)?;
-                    self.send_response_headers(h)?;
-                    h.end_headers()?;
-                    return Ok(None);
-                }
-            }
+        let not_modified = inm.is_none()
+            && h.headers
+                .get("If-Modified-Since")
+                .is_some_and(|ims| is_not_modified(ims, meta.mtime(), meta.mtime_nsec()));
+        if not_modified {
+            h.send_response(304)?;
+            self.send_response_headers(h)?;
+            h.end_headers()?;
+            return Ok(None);
         }
 
-        if self.ranges {
-            if let Some(range) = h.headers.get("Range").map(str::to_owned) {
+        let range = match h.headers.get("Range") {
+            Some(range) if self.ranges => {
                 let if_range_ok = match h.headers.get("If-Range") {
                     None => true,
-                    Some(v) => v == etag || v == last_modified,
+                    Some(v) => v == etag() || v == last_modified,
                 };
                 if if_range_ok {
-                    match parse_range(&range, size) {
-                        RangeAnswer::Whole => {}
-                        RangeAnswer::Unsatisfiable => {
-                            h.send_response(416)?;
-                            h.send_header("Content-Range", &format!("bytes */{size}"))?;
-                            h.send_header("Content-Length", "0")?;
-                            h.end_headers()?;
-                            return Ok(None);
-                        }
-                        RangeAnswer::Part(start, end) => {
-                            let len = end - start + 1;
-                            h.send_response(206)?;
-                            h.send_header("Content-type", &ctype)?;
-                            h.send_header("Content-Length", &len.to_string())?;
-                            h.send_header("Content-Range", &format!("bytes {start}-{end}/{size}"))?;
-                            h.send_header("Last-Modified", &last_modified)?;
-                            h.send_header("Accept-Ranges", "bytes")?;
-                            if self.etag {
-                                h.send_header("ETag", &etag)?;
-                            }
-                            self.send_response_headers(h)?;
-                            h.end_headers()?;
-                            return Ok(Some(Body::File {
-                                file,
-                                offset: start,
-                                len,
-                            }));
-                        }
-                    }
+                    parse_range(range, size)
+                } else {
+                    RangeAnswer::Whole
                 }
+            }
+            _ => RangeAnswer::Whole,
+        };
+        match range {
+            RangeAnswer::Whole => {}
+            RangeAnswer::Unsatisfiable => {
+                h.send_response(416)?;
+                h.send_header("Content-Range", &format!("bytes */{size}"))?;
+                h.send_header("Content-Length", "0")?;
+                h.end_headers()?;
+                return Ok(None);
+            }
+            RangeAnswer::Part(start, end) => {
+                let len = end - start + 1;
+                h.send_response(206)?;
+                h.send_header("Content-type", ctype)?;
+                h.send_header("Content-Length", &len.to_string())?;
+                h.send_header("Content-Range", &format!("bytes {start}-{end}/{size}"))?;
+                h.send_header("Last-Modified", &last_modified)?;
+                h.send_header("Accept-Ranges", "bytes")?;
+                if self.etag {
+                    h.send_header("ETag", &etag())?;
+                }
+                self.send_response_headers(h)?;
+                h.end_headers()?;
+                return Ok(Some(Body::File {
+                    file,
+                    offset: start,
+                    len,
+                }));
             }
         }
 
         h.send_response(200)?;
-        h.send_header("Content-type", &ctype)?;
+        h.send_header("Content-type", ctype)?;
         h.send_header("Content-Length", &size.to_string())?;
         h.send_header("Last-Modified", &last_modified)?;
         if self.etag {
-            h.send_header("ETag", &etag)?;
+            h.send_header("ETag", &etag())?;
         }
         self.send_response_headers(h)?;
         h.end_headers()?;
@@ -304,17 +316,17 @@ impl SimpleHttpRequestHandler {
     }
 }
 
-/// Opens `path` if it is a regular file (following symlinks, as Python does). Python
-/// would also open a FIFO or a device — and wait for ever on a FIFO; this crate answers
-/// 404 instead.
-fn open_regular(path: &Path) -> Option<(File, std::fs::Metadata)> {
+/// Opens `path` for reading (following symlinks, as Python does) with its metadata.
+/// Non-blocking, so that a FIFO cannot hold the thread: Python would open a FIFO or a
+/// device and wait; the caller serves only regular files and answers 404 for the rest.
+fn open_any(path: &Path) -> Option<(File, std::fs::Metadata)> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .ok()?;
     let meta = file.metadata().ok()?;
-    meta.is_file().then_some((file, meta))
+    Some((file, meta))
 }
 
 /// `If-None-Match: *` or a list containing `etag` (weak comparison).
