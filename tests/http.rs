@@ -727,7 +727,10 @@ fn small_response_is_one_write() {
     read_response(&mut r, false).unwrap();
     drop(r);
     drop(s);
-    let _ = child.kill();
+    // Killing strace would only detach it: stop the traced server itself first.
+    for pid in common::children_of(child.id()) {
+        let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+    }
     let _ = child.wait();
     let text = std::fs::read_to_string(&trace).unwrap();
     let writes: Vec<&str> = text
