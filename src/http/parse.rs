@@ -50,11 +50,9 @@ pub const MAXHEADERS: usize = 100;
 /// assert_eq!(s, "café");
 /// ```
 pub fn decode_latin1(bytes: &[u8], out: &mut String) {
-    if bytes.is_ascii() {
-        if let Ok(s) = std::str::from_utf8(bytes) {
-            out.push_str(s);
-            return;
-        }
+    if let Some(s) = crate::sys::ascii_str(bytes) {
+        out.push_str(s);
+        return;
     }
     let extra = bytes.iter().filter(|b| !b.is_ascii()).count();
     out.reserve(bytes.len() + extra);
