@@ -446,7 +446,7 @@ impl std::error::Error for HeaderError {}
 /// assert_eq!(block, b"Host: x\r\n\r\n");
 /// assert_eq!(input, b"body");
 /// ```
-pub fn read_header_block<R: BufRead>(
+pub fn read_header_block<R: BufRead + ?Sized>(
     r: &mut R,
     block: &mut Vec<u8>,
 ) -> io::Result<Result<(), HeaderError>> {
