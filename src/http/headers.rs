@@ -24,6 +24,7 @@
 use std::fmt;
 use std::io::{self, BufRead};
 use std::ops::Range;
+use std::panic::{self, AssertUnwindSafe};
 
 use super::parse::{
     decode_latin1, find_eol, is_py_space, name_end, read_header_block, HeaderError, MAXHEADERS,
@@ -71,8 +72,12 @@ struct Ahead {
     /// block is empty.
     fields: Vec<Field>,
     /// True while `text` and `fields` hold a parse that [`HttpMessage::parse_into`] of
-    /// the same bytes can take instead of parsing again.
+    /// the same bytes can take instead of parsing again: only while
+    /// [`HttpMessage::read_from_with`]'s parser runs.
     ready: bool,
+    /// The address and length of the block in the reader's buffer, which stays
+    /// borrowed, and so unchanged, while `ready` is true.
+    src: (usize, usize),
     /// A block read line by line (the general path).
     block: Vec<u8>,
 }
@@ -113,11 +118,17 @@ impl HttpMessage {
     /// `block` is decoded as Latin-1 (so every byte sequence parses; nothing fails).
     ///
     /// Called by [`read_from_with`](HttpMessage::read_from_with)'s `parse` with the block
-    /// it has just parsed, this takes that parse instead of repeating it (a comparison of
-    /// the bytes and two swaps).
+    /// it has just parsed (or a copy of it), this takes that parse instead of repeating
+    /// it: two swaps.
     pub fn parse_into(&mut self, block: &[u8]) {
-        if self.ahead.ready && self.ahead.text.as_bytes() == block {
-            // `ahead` is the parse of these very bytes.
+        let ahead = &self.ahead;
+        if ahead.ready
+            && ((block.as_ptr() as usize, block.len()) == ahead.src
+                || ahead.text.as_bytes() == block)
+        {
+            // `ahead` is the parse of these very bytes: the block `read_from_with` is
+            // lending its parser (the same address and length while it is borrowed is
+            // the same bytes), or a copy of it.
             std::mem::swap(&mut self.text, &mut self.ahead.text);
             std::mem::swap(&mut self.fields, &mut self.ahead.fields);
             let end = self.text.len();
@@ -184,9 +195,16 @@ impl HttpMessage {
                 return Ok(Ok(()));
             }
             if let Some(end) = self.parse_ahead(buf) {
+                let block = &buf[..end];
+                self.ahead.src = (block.as_ptr() as usize, block.len());
                 self.ahead.ready = true;
-                parse(&buf[..end], self);
+                // `ready` must not outlive the borrow of `block`, even when `parse`
+                // panics.
+                let parsed = panic::catch_unwind(AssertUnwindSafe(|| parse(block, self)));
                 self.ahead.ready = false;
+                if let Err(payload) = parsed {
+                    panic::resume_unwind(payload);
+                }
                 rfile.consume(end);
                 return Ok(Ok(()));
             }
@@ -1013,6 +1031,21 @@ mod tests {
         let mut r: &[u8] = b"New: 1\r\n\r\n";
         m.read_from_with(&mut r, |_, _| {}).unwrap().unwrap();
         assert_eq!((m, r), (old, &b""[..]));
+    }
+
+    /// A parser that panics leaves no parse behind for a later `parse_into` to take.
+    #[test]
+    fn a_panicking_parser_leaves_nothing_to_take() {
+        let mut m = HttpMessage::new();
+        let input = b"A: 1\r\n\r\n";
+        let r = panic::catch_unwind(AssertUnwindSafe(|| {
+            m.read_from_with(&mut &input[..], |_, _| panic!("parser failed"))
+        }));
+        assert!(r.is_err());
+        assert!(!m.ahead.ready);
+        assert!(m.is_empty());
+        m.parse_into(input);
+        assert_eq!(m.get("a"), Some("1"));
     }
 
     #[test]
