@@ -881,14 +881,7 @@ pub fn parse_request<H: BaseHttpRequestHandler + ?Sized>(
     h.close_connection = true;
     let mut line = std::mem::take(&mut h.requestline);
     line.clear();
-    let raw = &h.raw_requestline;
-    let end = raw.len()
-        - raw
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b'\r' || b == b'\n')
-            .count();
-    parse::decode_latin1(&raw[..end], &mut line);
+    parse::decode_request_line(&h.raw_requestline, &mut line);
     let parsed = match parse::parse_request_line(&line) {
         Ok(req) => {
             h.command.push_str(req.command);

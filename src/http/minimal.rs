@@ -202,15 +202,8 @@ fn parse_minimal<H: MinimalHttpHandler + ?Sized>(
     if req.raw_requestline.is_empty() {
         return Err(Error::handler(400, "No request line"));
     }
-    let raw = &req.raw_requestline;
-    let end = raw.len()
-        - raw
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b'\r' || b == b'\n')
-            .count();
     let mut line = String::new();
-    parse::decode_latin1(&raw[..end], &mut line);
+    parse::decode_request_line(&req.raw_requestline, &mut line);
     let words: Vec<&str> = parse::split_words(&line).collect();
     if words.len() != 3 {
         let list: Vec<String> = words.iter().map(|w| super::pyrepr::py_repr(w)).collect();

@@ -49,11 +49,18 @@ pub const MAXHEADERS: usize = 100;
 /// socketserver::http::parse::decode_latin1(b"caf\xe9", &mut s);
 /// assert_eq!(s, "café");
 /// ```
+#[inline]
 pub fn decode_latin1(bytes: &[u8], out: &mut String) {
     if let Some(s) = crate::sys::ascii_str(bytes) {
         out.push_str(s);
-        return;
+    } else {
+        decode_latin1_slow(bytes, out);
     }
+}
+
+/// [`decode_latin1`] of text that is not all ASCII.
+#[inline(never)]
+fn decode_latin1_slow(bytes: &[u8], out: &mut String) {
     let extra = bytes.iter().filter(|b| !b.is_ascii()).count();
     out.reserve(bytes.len() + extra);
     let mut rest = bytes;
@@ -72,6 +79,22 @@ pub fn decode_latin1(bytes: &[u8], out: &mut String) {
             rest = &[];
         }
     }
+}
+
+/// Python's `str(raw_requestline, 'iso-8859-1').rstrip('\r\n')`: `raw` without its
+/// trailing `\r` and `\n` bytes, decoded as Latin-1, appended to `out`.
+///
+/// ```
+/// let mut s = String::new();
+/// socketserver::http::parse::decode_request_line(b"GET /\xe9 HTTP/1.1\r\n\r", &mut s);
+/// assert_eq!(s, "GET /\u{e9} HTTP/1.1");
+/// ```
+pub fn decode_request_line(raw: &[u8], out: &mut String) {
+    let mut end = raw.len();
+    while end > 0 && matches!(raw[end - 1], b'\r' | b'\n') {
+        end -= 1;
+    }
+    decode_latin1(&raw[..end], out);
 }
 
 /// True for the characters Python's `str.split()` (no argument) splits on:
@@ -1113,6 +1136,22 @@ mod tests {
                     input.len()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn request_line_decoding_strips_line_ends() {
+        for (raw, want) in [
+            (&b"GET / HTTP/1.1\r\n"[..], "GET / HTTP/1.1"),
+            (b"GET /\n\r\n\r", "GET /"),
+            (b"\r\n", ""),
+            (b"", ""),
+            (b" a \t\r\n", " a \t"),
+            (b"\xe9\r\xe9\n", "\u{e9}\r\u{e9}"),
+        ] {
+            let mut s = String::from(">");
+            decode_request_line(raw, &mut s);
+            assert_eq!(s, format!(">{want}"));
         }
     }
 
