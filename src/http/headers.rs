@@ -21,10 +21,10 @@
 //! * names keep their case; lookups ignore it; duplicates are all kept, `get` returns the
 //!   first.
 
+use std::cell::Cell;
 use std::fmt;
 use std::io::{self, BufRead};
 use std::ops::Range;
-use std::panic::{self, AssertUnwindSafe};
 
 use super::parse::{
     decode_latin1, find_eol, is_py_space, name_end, read_header_block, HeaderError, MAXHEADERS,
@@ -71,15 +71,32 @@ struct Ahead {
     /// The fields of `text`, as [`parse_section`] finds them; the payload of such a
     /// block is empty.
     fields: Vec<Field>,
-    /// True while `text` and `fields` hold a parse that [`HttpMessage::parse_into`] of
-    /// the same bytes can take instead of parsing again: only while
-    /// [`HttpMessage::read_from_with`]'s parser runs.
+    /// True when `text` and `fields` hold a parse of `text` that
+    /// [`HttpMessage::parse_into`] of the same bytes can take instead of parsing again.
     ready: bool,
-    /// The address and length of the block in the reader's buffer, which stays
-    /// borrowed, and so unchanged, while `ready` is true.
-    src: (usize, usize),
+    /// The number of the [`LENT`] record made when `text` was parsed.
+    lending: u64,
     /// A block read line by line (the general path).
     block: Vec<u8>,
+}
+
+thread_local! {
+    /// The block that [`HttpMessage::read_from_with`] is lending its parser on this
+    /// thread, if any: (the number of the lending, the block's address, its length);
+    /// `(0, 0, 0)` when none. The block stays borrowed, and so unchanged, until the
+    /// record is taken down, so a slice with that address and length is that block.
+    static LENT: Cell<(u64, usize, usize)> = const { Cell::new((0, 0, 0)) };
+    /// The number of the last lending on this thread.
+    static LENDINGS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Puts back the [`LENT`] record that was there before, even when the parser panics.
+struct EndLending((u64, usize, usize));
+
+impl Drop for EndLending {
+    fn drop(&mut self) {
+        LENT.with(|lent| lent.set(self.0));
+    }
 }
 
 impl Clone for HttpMessage {
@@ -123,12 +140,11 @@ impl HttpMessage {
     pub fn parse_into(&mut self, block: &[u8]) {
         let ahead = &self.ahead;
         if ahead.ready
-            && ((block.as_ptr() as usize, block.len()) == ahead.src
+            && (LENT.with(Cell::get) == (ahead.lending, block.as_ptr() as usize, block.len())
                 || ahead.text.as_bytes() == block)
         {
             // `ahead` is the parse of these very bytes: the block `read_from_with` is
-            // lending its parser (the same address and length while it is borrowed is
-            // the same bytes), or a copy of it.
+            // lending its parser right now, or the same bytes elsewhere.
             std::mem::swap(&mut self.text, &mut self.ahead.text);
             std::mem::swap(&mut self.fields, &mut self.ahead.fields);
             let end = self.text.len();
@@ -196,15 +212,17 @@ impl HttpMessage {
             }
             if let Some(end) = self.parse_ahead(buf) {
                 let block = &buf[..end];
-                self.ahead.src = (block.as_ptr() as usize, block.len());
-                self.ahead.ready = true;
-                // `ready` must not outlive the borrow of `block`, even when `parse`
-                // panics.
-                let parsed = panic::catch_unwind(AssertUnwindSafe(|| parse(block, self)));
-                self.ahead.ready = false;
-                if let Err(payload) = parsed {
-                    panic::resume_unwind(payload);
-                }
+                let lending = LENDINGS.with(|n| {
+                    n.set(n.get() + 1);
+                    n.get()
+                });
+                self.ahead.lending = lending;
+                let record = (lending, block.as_ptr() as usize, block.len());
+                // The record comes down when `parse` returns (or panics), while `block`
+                // is still borrowed.
+                let _end = EndLending(LENT.with(|lent| lent.replace(record)));
+                parse(block, self);
+                drop(_end);
                 rfile.consume(end);
                 return Ok(Ok(()));
             }
@@ -224,10 +242,12 @@ impl HttpMessage {
     #[inline]
     fn parse_ahead(&mut self, buf: &[u8]) -> Option<usize> {
         let ahead = &mut self.ahead;
+        ahead.ready = false;
         let end = scan_plain_block(buf, &mut ahead.fields)?;
         let text = crate::sys::ascii_str(&buf[..end])?;
         ahead.text.clear();
         ahead.text.push_str(text);
+        ahead.ready = true;
         Some(end)
     }
     /// The first value of `name` (case-insensitive), as `headers.get(name)`.
@@ -1033,19 +1053,43 @@ mod tests {
         assert_eq!((m, r), (old, &b""[..]));
     }
 
-    /// A parser that panics leaves no parse behind for a later `parse_into` to take.
+    /// The lending ends with the parser, even when the parser panics; a parse made
+    /// ahead is only taken for its own bytes after that.
     #[test]
-    fn a_panicking_parser_leaves_nothing_to_take() {
+    fn a_lending_ends_with_the_parser() {
+        use std::panic::{self, AssertUnwindSafe};
         let mut m = HttpMessage::new();
-        let input = b"A: 1\r\n\r\n";
+        let mut buf = b"A: 1\r\n\r\n".to_vec();
         let r = panic::catch_unwind(AssertUnwindSafe(|| {
-            m.read_from_with(&mut &input[..], |_, _| panic!("parser failed"))
+            m.read_from_with(&mut &buf[..], |_, _| panic!("parser failed"))
         }));
         assert!(r.is_err());
-        assert!(!m.ahead.ready);
+        assert_eq!(LENT.with(Cell::get), (0, 0, 0));
         assert!(m.is_empty());
-        m.parse_into(input);
-        assert_eq!(m.get("a"), Some("1"));
+        // The same address and length, other bytes: parsed, not taken.
+        buf.copy_from_slice(b"B: 2\r\n\r\n");
+        m.parse_into(&buf);
+        assert_eq!(m.iter().collect::<Vec<_>>(), [("B", "2")]);
+        // A message that left its parser (here by `mem::take`) still holding a parse.
+        let mut escaped = HttpMessage::new();
+        let mut r: &[u8] = &buf;
+        m.read_from_with(&mut r, |_, m| escaped = std::mem::take(m))
+            .unwrap()
+            .unwrap();
+        assert!(escaped.ahead.ready);
+        buf.copy_from_slice(b"C: 3\r\n\r\n");
+        escaped.parse_into(&buf);
+        assert_eq!(escaped.iter().collect::<Vec<_>>(), [("C", "3")]);
+        // Its own bytes, anywhere: taken.
+        let mut escaped = HttpMessage::new();
+        let mut r: &[u8] = &buf;
+        m.read_from_with(&mut r, |_, m| escaped = std::mem::take(m))
+            .unwrap()
+            .unwrap();
+        let copy = b"C: 3\r\n\r\n";
+        escaped.parse_into(copy);
+        assert!(!escaped.ahead.ready);
+        assert_eq!(escaped.iter().collect::<Vec<_>>(), [("C", "3")]);
     }
 
     #[test]
