@@ -27,8 +27,8 @@ use std::io::{self, BufRead};
 use std::ops::Range;
 
 use super::parse::{
-    decode_latin1, find_eol, is_py_space, name_end, read_header_block, HeaderError, MAXHEADERS,
-    MAXLINE,
+    decode_latin1, field_colon, find_eol, is_py_space, name_end, read_header_block, HeaderError,
+    MAXHEADERS, MAXLINE,
 };
 
 /// The headers of a request (Python's `self.headers`, an `http.client.HTTPMessage`).
@@ -369,34 +369,30 @@ fn scan_plain_block(buf: &[u8], fields: &mut Vec<Field>) -> Option<usize> {
     fields.clear();
     let mut pos = 0;
     for _ in 0..MAXHEADERS {
-        let next = match *buf.get(pos)? {
-            b'\n' => return Some(pos + 1),
-            b'\r' => return (*buf.get(pos + 1)? == b'\n').then_some(pos + 2),
+        // The line's end first: the next line depends on nothing else, so the name
+        // and the value are parsed off that chain. (A name, the `:` and the white space
+        // after it never contain `\r` or `\n`, so this is also the value's end.)
+        let eol = find_eol(buf, pos);
+        let next = crlf_end(buf, eol)?;
+        if next - pos > MAXLINE {
+            return None;
+        }
+        match buf[pos] {
+            // `eol == pos`: the blank line.
+            b'\r' | b'\n' => return Some(next),
             b' ' | b'\t' => {
-                let eol = find_eol(buf, pos + 1);
-                let next = crlf_end(buf, eol)?;
                 if let Some(last) = fields.last_mut() {
                     last.1.end = eol;
                 }
-                next
             }
             _ => {
-                let colon = name_end(buf, pos);
-                if colon == pos || buf.get(colon) != Some(&b':') {
-                    return None;
-                }
+                let colon = field_colon(buf, pos)?;
                 let mut vstart = colon + 1;
-                while matches!(buf.get(vstart), Some(b' ' | b'\t')) {
+                while matches!(buf[vstart], b' ' | b'\t') {
                     vstart += 1;
                 }
-                let eol = find_eol(buf, vstart);
-                let next = crlf_end(buf, eol)?;
                 fields.push((pos..colon, vstart..eol));
-                next
             }
-        };
-        if next - pos > MAXLINE {
-            return None;
         }
         pos = next;
     }

@@ -625,31 +625,43 @@ pub(crate) fn name_end(hay: &[u8], mut from: usize) -> usize {
 /// The first `\r` or `\n` in `hay` at or after `from` (or `hay.len()`), a [`Word`] at a
 /// time.
 #[inline]
-pub(crate) fn find_eol(hay: &[u8], from: usize) -> usize {
-    let tail = hay.get(from..).unwrap_or_default();
-    let mut chunks = tail.chunks_exact(WORD);
-    let mut base = from;
-    for chunk in chunks.by_ref() {
-        let mut lane = [0u8; WORD];
-        lane.copy_from_slice(chunk);
-        let x = Word::from_le_bytes(lane);
-        // Lanes below 0x0E: `\n` and `\r`, but also NUL..=`\t`, VT and FF, which are
-        // rare enough in a head to look at one by one.
-        let mut hits = x.wrapping_sub(splat(0x0e)) & !x & splat(0x80);
-        while hits != 0 {
-            let j = (hits.trailing_zeros() / 8) as usize;
-            if matches!(chunk[j], b'\n' | b'\r') {
-                return base + j;
-            }
-            hits &= hits - 1;
+pub(crate) fn find_eol(hay: &[u8], mut from: usize) -> usize {
+    while let Some(x) = word_at(hay, from) {
+        let hits = zero_lanes(x ^ splat(b'\r')) | zero_lanes(x ^ splat(b'\n'));
+        if hits != 0 {
+            return from + (hits.trailing_zeros() / 8) as usize;
         }
-        base += WORD;
+        from += WORD;
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == b'\n' || b == b'\r')
-        .map_or(hay.len(), |j| base + j)
+    while from < hay.len() && !matches!(hay[from], b'\r' | b'\n') {
+        from += 1;
+    }
+    from
+}
+
+/// The `:` ending the header name that starts at `from` — a run of `!`–`9` and
+/// `;`–`~` followed directly by `:` — or `None` when the run ends otherwise (or is
+/// empty); a [`Word`] at a time.
+#[inline]
+pub(crate) fn field_colon(hay: &[u8], mut from: usize) -> Option<usize> {
+    let start = from;
+    while let Some(x) = word_at(hay, from) {
+        // Below 0x21, equal to ':' or DEL, or with the high bit set.
+        let below = x.wrapping_sub(splat(0x21)) & !x;
+        let colon = zero_lanes(x ^ splat(b':'));
+        let hits = (below | colon | zero_lanes(x ^ splat(0x7f)) | x) & splat(0x80);
+        if hits != 0 {
+            // The first hit is exact in every mask that has it.
+            let bit = hits.trailing_zeros();
+            let at = from + (bit / 8) as usize;
+            return (colon & (1 << bit) != 0 && at > start).then_some(at);
+        }
+        from += WORD;
+    }
+    while from < hay.len() && matches!(hay[from], 0x21..=0x39 | 0x3b..=0x7e) {
+        from += 1;
+    }
+    (hay.get(from) == Some(&b':') && from > start).then_some(from)
 }
 
 #[cfg(test)]
@@ -1135,6 +1147,37 @@ mod tests {
                     "capacity {cap}, input of {} bytes",
                     input.len()
                 );
+            }
+        }
+    }
+
+    /// The word-at-a-time scanners against byte loops: every interesting byte pair at
+    /// every offset in and across words.
+    #[test]
+    fn word_scanners_match_byte_loops() {
+        let name = |b: u8| matches!(b, 0x21..=0x39 | 0x3b..=0x7e);
+        let special = [
+            b'\r', b'\n', b':', b' ', b'\t', 0x00, 0x0b, 0x0e, 0x20, 0x21, 0x39, 0x3b, 0x7e, 0x7f,
+            0x80, 0xff, b'a',
+        ];
+        for len in 0..19 {
+            for &b in &special {
+                for &c in &special {
+                    let mut hay = vec![b'a'; len];
+                    hay.extend_from_slice(&[b, c, b'x', b'y']);
+                    for from in 0..=hay.len() {
+                        let eol = (from..hay.len())
+                            .find(|&i| matches!(hay[i], b'\r' | b'\n'))
+                            .unwrap_or(hay.len());
+                        assert_eq!(find_eol(&hay, from), eol, "{hay:?} from {from}");
+                        let end = (from..hay.len())
+                            .find(|&i| !name(hay[i]))
+                            .unwrap_or(hay.len());
+                        assert_eq!(name_end(&hay, from), end, "{hay:?} from {from}");
+                        let colon = (end > from && hay.get(end) == Some(&b':')).then_some(end);
+                        assert_eq!(field_colon(&hay, from), colon, "{hay:?} from {from}");
+                    }
+                }
             }
         }
     }
