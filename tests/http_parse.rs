@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 
 use socketserver::http::headers::HttpMessage;
 use socketserver::http::parse::{
-    decode_latin1, decode_request_line, parse_request_line, read_header_block, HeaderError,
-    MAXHEADERS, MAXLINE,
+    decode_latin1, decode_request_line, parse_request_line, read_header_block, read_line,
+    HeaderError, MAXHEADERS, MAXLINE,
 };
 
 /// Runs the oracle on `input`; `None` when CPython 3.13.0 is not available.
@@ -548,7 +548,6 @@ fn differential_against_cpython() {
 // ---------------------------------------------------------------------------------------
 
 use proptest::prelude::*;
-use std::io::{BufRead, Read};
 
 type Head = (String, String, (u32, u32), Vec<(String, String)>);
 
@@ -558,10 +557,7 @@ type Head = (String, String, (u32, u32), Vec<(String, String)>);
 fn ours_head(input: &[u8]) -> Option<Head> {
     let mut r = input;
     let mut raw = Vec::new();
-    (&mut r)
-        .take(MAXLINE as u64 + 1)
-        .read_until(b'\n', &mut raw)
-        .ok()?;
+    read_line(&mut r, MAXLINE + 1, &mut raw).ok()?;
     if raw.len() > MAXLINE {
         return None;
     }

@@ -851,9 +851,7 @@ fn read_and_parse_head<H: BaseHttpRequestHandler + ?Sized>(
     h: &mut HttpRequest<'_>,
 ) -> Result<bool> {
     h.raw_requestline.clear();
-    (&mut h.rfile)
-        .take(MAXLINE as u64 + 1)
-        .read_until(b'\n', &mut h.raw_requestline)?;
+    parse::read_line(&mut h.rfile, MAXLINE + 1, &mut h.raw_requestline)?;
     if h.raw_requestline.len() > MAXLINE {
         h.requestline.clear();
         h.request_version.clear();

@@ -2,7 +2,7 @@
 //! reverse proxy — one request per connection, `Connection: close`, no `do_*` dispatch.
 
 use std::fmt::Write as _;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Write};
 use std::time::Duration;
 
 use super::headers::HttpMessage;
@@ -193,9 +193,7 @@ fn parse_minimal<H: MinimalHttpHandler + ?Sized>(
     req: &mut MinimalHttpRequest<'_>,
 ) -> Result<()> {
     req.raw_requestline.clear();
-    (&mut req.rfile)
-        .take(MAXLINE as u64 + 1)
-        .read_until(b'\n', &mut req.raw_requestline)?;
+    parse::read_line(&mut req.rfile, MAXLINE + 1, &mut req.raw_requestline)?;
     if req.raw_requestline.len() > MAXLINE {
         return Err(Error::handler(414, ""));
     }

@@ -81,6 +81,68 @@ fn decode_latin1_slow(bytes: &[u8], out: &mut String) {
     }
 }
 
+/// Python's `rfile.readline(limit)`: appends to `out` the bytes of `r` up to and including
+/// the first `\n`, at most `limit` of them, fewer at EOF; returns how many.
+///
+/// Exactly `r.take(limit).read_until(b'\n', out)` — the same bytes consumed, the same
+/// retries of interrupted reads, what was read before an error kept in `out` — with a
+/// newline search a [`Word`] at a time (`read_until`'s byte search is slow on lines as
+/// short as a request line).
+///
+/// ```
+/// use socketserver::http::parse::read_line;
+/// let mut input: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n";
+/// let mut line = Vec::new();
+/// assert_eq!(read_line(&mut input, 65537, &mut line).unwrap(), 16);
+/// assert_eq!(line, b"GET / HTTP/1.1\r\n");
+/// line.clear();
+/// read_line(&mut input, 4, &mut line).unwrap();
+/// assert_eq!(line, b"Host");
+/// ```
+pub fn read_line<R: BufRead + ?Sized>(
+    r: &mut R,
+    limit: usize,
+    out: &mut Vec<u8>,
+) -> io::Result<usize> {
+    let mut read = 0;
+    loop {
+        if read == limit {
+            // `Take` at its limit reads nothing more.
+            return Ok(read);
+        }
+        let buf = match r.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let avail = &buf[..buf.len().min(limit - read)];
+        let (done, used) = match find_newline(avail) {
+            Some(i) => (true, i + 1),
+            None => (false, avail.len()),
+        };
+        out.extend_from_slice(&avail[..used]);
+        r.consume(used);
+        read += used;
+        if done || used == 0 {
+            return Ok(read);
+        }
+    }
+}
+
+/// The first `\n` in `b`, a [`Word`] at a time.
+#[inline]
+fn find_newline(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(x) = word_at(b, i) {
+        let hits = zero_lanes(x ^ splat(b'\n'));
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += WORD;
+    }
+    b[i..].iter().position(|&c| c == b'\n').map(|j| i + j)
+}
+
 /// Python's `str(raw_requestline, 'iso-8859-1').rstrip('\r\n')`: `raw` without its
 /// trailing `\r` and `\n` bytes, decoded as Latin-1, appended to `out`.
 ///
@@ -1149,6 +1211,62 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// `read_line` is `take(limit).read_until(b'\n')`: the same bytes, the same
+    /// consumption, whatever the buffering and the limit.
+    #[test]
+    fn read_line_is_take_read_until() {
+        let mut inputs: Vec<Vec<u8>> = vec![
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            b"\n\n".to_vec(),
+            b"no newline".to_vec(),
+            b"".to_vec(),
+            b"exactly8\nrest".to_vec(),
+            b"\r\r\r\r\r\r\r\r\r\r\r\r\n".to_vec(),
+        ];
+        for len in [MAXLINE - 1, MAXLINE, MAXLINE + 1, MAXLINE + 2] {
+            let mut line = vec![b'a'; len];
+            line.extend_from_slice(b"\nnext\n");
+            inputs.push(line);
+        }
+        for input in &inputs {
+            for limit in [0, 1, 7, 8, 9, 16, MAXLINE + 1] {
+                let mut want = Vec::new();
+                let mut r = input.as_slice();
+                let n = io::Read::take(&mut r, limit as u64)
+                    .read_until(b'\n', &mut want)
+                    .unwrap();
+                let want = (n, want, input.len() - r.len());
+                for cap in [1, 2, 7, 8, 9, 64, 8192] {
+                    let mut r = io::BufReader::with_capacity(cap, input.as_slice());
+                    let mut got = b"kept".to_vec();
+                    let n = read_line(&mut r, limit, &mut got).unwrap();
+                    let mut rest = Vec::new();
+                    io::Read::read_to_end(&mut r, &mut rest).unwrap();
+                    assert_eq!(&got[..4], b"kept");
+                    let got = (n, got[4..].to_vec(), input.len() - rest.len());
+                    assert!(got == want, "limit {limit}, capacity {cap}");
+                }
+            }
+        }
+        // Every offset of the newline in and across words.
+        for len in 0..40 {
+            let mut input = vec![b'a'; len];
+            input.extend_from_slice(b"\nb\n");
+            let mut got = Vec::new();
+            read_line(&mut input.as_slice(), MAXLINE + 1, &mut got).unwrap();
+            assert_eq!(got, input[..=len]);
+        }
+        // What was read before an error stays read.
+        let mut r = Trickle {
+            data: b"GET /",
+            fail: true,
+        };
+        let mut line = Vec::new();
+        let err = read_line(&mut r, 100, &mut line).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(line, b"GET /");
     }
 
     /// The word-at-a-time scanners against byte loops: every interesting byte pair at

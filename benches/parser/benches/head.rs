@@ -2,7 +2,7 @@
 //! the same bytes.
 //!
 //! "ours" does what the HTTP handler does for every request: read the request line
-//! (`readline(65537)`), strip its line end and decode it as Latin-1
+//! (`read_line`, Python's `readline(65537)`), strip its line end and decode it as Latin-1
 //! (`decode_request_line`), `parse_request_line`, then read the header block and parse
 //! it into a reused `HttpMessage` the way the handler's default `read_headers` does
 //! (`HttpMessage::read_from_with`, handing the block to the default `parse_headers`,
@@ -10,11 +10,11 @@
 //! stack array of headers.
 
 use std::hint::black_box;
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use socketserver::http::headers::HttpMessage;
-use socketserver::http::parse::{decode_request_line, parse_request_line};
+use socketserver::http::parse::{decode_request_line, parse_request_line, read_line, MAXLINE};
 
 /// A browser's request: request line and 8 headers.
 const BROWSER: &[u8] = b"GET /static/css/site.css?v=3 HTTP/1.1\r\n\
@@ -44,7 +44,7 @@ impl Ours {
     fn parse(&mut self, input: &[u8]) -> usize {
         let mut r = input;
         self.raw.clear();
-        let _ = (&mut r).take(65537).read_until(b'\n', &mut self.raw);
+        let _ = read_line(&mut r, MAXLINE + 1, &mut self.raw);
         self.line.clear();
         decode_request_line(&self.raw, &mut self.line);
         let Ok(rl) = parse_request_line(&self.line) else {
