@@ -396,6 +396,12 @@ fn version_component(s: &[u8]) -> Option<u64> {
 /// `HTTP/<major>.<minor>` → the numbers, or `None` for `Bad request version`.
 #[inline]
 fn parse_version(version: &str) -> Option<(u64, u64)> {
+    // What clients send, as one comparison each.
+    match version.as_bytes() {
+        b"HTTP/1.1" => return Some((1, 1)),
+        b"HTTP/1.0" => return Some((1, 0)),
+        _ => {}
+    }
     let base = version.as_bytes().strip_prefix(b"HTTP/")?;
     let dot = base.iter().position(|&b| b == b'.')?;
     let (major, minor) = (&base[..dot], &base[dot + 1..]);
