@@ -94,6 +94,7 @@ thread_local! {
 struct EndLending((u64, usize, usize));
 
 impl Drop for EndLending {
+    #[inline]
     fn drop(&mut self) {
         LENT.with(|lent| lent.set(self.0));
     }
@@ -137,6 +138,7 @@ impl HttpMessage {
     /// Called by [`read_from_with`](HttpMessage::read_from_with)'s `parse` with the block
     /// it has just parsed (or a copy of it), this takes that parse instead of repeating
     /// it: two swaps.
+    #[inline]
     pub fn parse_into(&mut self, block: &[u8]) {
         let ahead = &self.ahead;
         if ahead.ready
@@ -150,8 +152,13 @@ impl HttpMessage {
             let end = self.text.len();
             self.body = [0..0, end..end];
             self.ahead.ready = false;
-            return;
+        } else {
+            self.parse_anew(block);
         }
+    }
+    /// [`parse_into`](HttpMessage::parse_into) when there is no parse to take.
+    #[inline(never)]
+    fn parse_anew(&mut self, block: &[u8]) {
         self.clear();
         decode_latin1(block, &mut self.text);
         self.body = parse_section(&self.text, 0, &mut self.fields);
