@@ -4,12 +4,15 @@
 //!
 //! The handler drives these pieces in Python's order:
 //!
-//! 1. read the request line (at most [`MAXLINE`]` + 1` bytes; longer is a 414), decode it
-//!    with [`decode_latin1`], strip trailing `\r`/`\n`;
+//! 1. read the request line with [`read_line`] (at most [`MAXLINE`]` + 1` bytes; longer is
+//!    a 414), strip trailing `\r`/`\n` and decode it as Latin-1 with
+//!    [`decode_request_line`];
 //! 2. [`parse_request_line`] — an error's [`code`](RequestLineError::code) and
 //!    [`message`](RequestLineError::message) are what `send_error` gets;
-//! 3. [`read_header_block`] then [`HttpMessage::parse_into`](super::headers::HttpMessage::parse_into)
-//!    (or [`parse_headers`](super::headers::parse_headers) for both);
+//! 3. [`read_header_block`] then [`HttpMessage::parse_into`](super::headers::HttpMessage::parse_into),
+//!    or both at once with [`HttpMessage::read_from`](super::headers::HttpMessage::read_from)
+//!    (which parses while it reads when the block is in the reader's buffer) or
+//!    [`parse_headers`](super::headers::parse_headers);
 //! 4. the `Connection` and `Expect` rules, which stay with the caller.
 //!
 //! ```
@@ -86,7 +89,7 @@ fn decode_latin1_slow(bytes: &[u8], out: &mut String) {
 ///
 /// Exactly `r.take(limit).read_until(b'\n', out)` — the same bytes consumed, the same
 /// retries of interrupted reads, what was read before an error kept in `out` — with a
-/// newline search a [`Word`] at a time (`read_until`'s byte search is slow on lines as
+/// newline search eight bytes at a time (`read_until`'s byte search is slow on lines as
 /// short as a request line).
 ///
 /// ```
