@@ -11,7 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{connect, raw_exchange, read_response, Response, Running};
-use socketserver::http::{BaseHttpRequestHandler, HttpRequest, HttpServer, ThreadingHttpServer};
+use socketserver::http::parse::HeaderError;
+use socketserver::http::{
+    BaseHttpRequestHandler, HttpMessage, HttpRequest, HttpServer, ThreadingHttpServer,
+};
 
 /// CPython's `BaseHTTPServerTestCase.request_handler`.
 struct TestHandler {
@@ -455,6 +458,123 @@ fn pipelined_requests_on_one_connection() {
     assert!(rest.is_empty());
 }
 
+/// Overrides Python's `MessageClass` only: keeps the `X-` headers and `Connection`, and
+/// records each block with how many headers it found in place.
+struct OnlyX {
+    seen: Seen,
+}
+
+/// Each block `parse_headers` got, with the number of headers it found in place.
+type Seen = Arc<Mutex<Vec<(Vec<u8>, usize)>>>;
+impl BaseHttpRequestHandler for OnlyX {
+    fn protocol_version(&self) -> &str {
+        "HTTP/1.1"
+    }
+    fn log_message(&self, _: &HttpRequest, _: std::fmt::Arguments) {}
+    fn parse_headers(&self, block: &[u8], headers: &mut HttpMessage) {
+        self.seen
+            .lock()
+            .unwrap()
+            .push((block.to_vec(), headers.len()));
+        let all = HttpMessage::parse(block);
+        headers.clear();
+        for (name, value) in all.iter() {
+            if name.starts_with("X-") || name == "Connection" {
+                headers.add_header(name, value);
+            }
+        }
+    }
+    fn do_get(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
+        let body: String = h.headers.iter().map(|(n, v)| format!("{n}={v};")).collect();
+        h.send_response(200)?;
+        h.send_header("Content-Length", &body.len().to_string())?;
+        h.end_headers()?;
+        h.wfile.write_all(body.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// Overriding `parse_headers` alone still decides what `headers` holds, on the path
+/// that parses while reading (a block in the buffer) and on the one that does not (a
+/// block split across reads, a block with a byte above 0x7F).
+#[test]
+fn parse_headers_override_sees_every_block() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let server = ThreadingHttpServer::new(("127.0.0.1", 0), OnlyX { seen: seen.clone() }).unwrap();
+    let addr = server.server_address;
+    let _r = Running::start(server);
+    let mut s = connect(addr);
+    s.write_all(b"GET /a HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\nGET /b HTTP/1.1\r\nX-B: \xe9\r\nHost: y\r\n\r\nGET /c HTTP/1.1\r\nX-C: 3\r\n")
+        .unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    for want in ["X-A=1;", "X-B=\u{e9};"] {
+        let resp = read_response(&mut r, false).unwrap();
+        assert_eq!(String::from_utf8(resp.body).unwrap(), want);
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    s.write_all(b"Connection: close\r\n\r\n").unwrap();
+    let resp = read_response(&mut r, false).unwrap();
+    assert_eq!(resp.body, b"X-C=3;Connection=close;");
+    let mut rest = Vec::new();
+    r.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+    let seen = seen.lock().unwrap();
+    let blocks: Vec<(&[u8], usize)> = seen.iter().map(|(b, n)| (&b[..], *n)).collect();
+    assert_eq!(
+        blocks,
+        [
+            (&b"Host: x\r\nX-A: 1\r\n\r\n"[..], 0),
+            (b"X-B: \xe9\r\nHost: y\r\n\r\n", 1),
+            (b"X-C: 3\r\nConnection: close\r\n\r\n", 1),
+        ]
+    );
+}
+
+/// Overrides the whole read: its own limit of 2 header lines, headers parsed as usual.
+struct TwoLines;
+impl BaseHttpRequestHandler for TwoLines {
+    fn log_message(&self, _: &HttpRequest, _: std::fmt::Arguments) {}
+    fn read_headers(
+        &self,
+        rfile: &mut dyn BufRead,
+        headers: &mut HttpMessage,
+    ) -> std::io::Result<Result<(), HeaderError>> {
+        let mut block = Vec::new();
+        for _ in 0..3 {
+            let start = block.len();
+            rfile.read_until(b'\n', &mut block)?;
+            if matches!(&block[start..], b"\r\n" | b"\n" | b"") {
+                headers.parse_into(&block);
+                return Ok(Ok(()));
+            }
+        }
+        Ok(Err(HeaderError::TooManyHeaders))
+    }
+    fn do_get(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
+        let body = h.headers.get("host").unwrap_or("-").to_owned();
+        h.send_response(200)?;
+        h.send_header("Content-Length", &body.len().to_string())?;
+        h.end_headers()?;
+        h.wfile.write_all(body.as_bytes())?;
+        Ok(())
+    }
+}
+
+#[test]
+fn read_headers_override_replaces_the_read() {
+    let server = HttpServer::new(("127.0.0.1", 0), TwoLines).unwrap();
+    let addr = server.server_address;
+    let _r = Running::start(server);
+    let resp = one_response(addr, b"GET / HTTP/1.0\r\nHost: h\r\nA: 1\r\n\r\n", false);
+    assert_eq!((resp.status(), &resp.body[..]), (200, &b"h"[..]));
+    let resp = one_response(
+        addr,
+        b"GET / HTTP/1.0\r\nHost: h\r\nA: 1\r\nB: 2\r\n\r\n",
+        false,
+    );
+    assert_eq!(resp.status(), 431);
+}
+
 #[test]
 fn http10_closes_unless_keep_alive() {
     let server = ThreadingHttpServer::new(("127.0.0.1", 0), KeepAlive).unwrap();
@@ -729,7 +849,9 @@ fn small_response_is_one_write() {
     drop(s);
     // Killing strace would only detach it: stop the traced server itself first.
     for pid in common::children_of(child.id()) {
-        let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
     }
     let _ = child.wait();
     let text = std::fs::read_to_string(&trace).unwrap();

@@ -10,7 +10,8 @@ use std::process::{Command, Stdio};
 
 use socketserver::http::headers::HttpMessage;
 use socketserver::http::parse::{
-    decode_latin1, parse_request_line, read_header_block, HeaderError, MAXHEADERS, MAXLINE,
+    decode_latin1, decode_request_line, parse_request_line, read_header_block, read_line,
+    HeaderError, MAXHEADERS, MAXLINE,
 };
 
 /// Runs the oracle on `input`; `None` when CPython 3.13.0 is not available.
@@ -62,6 +63,10 @@ fn ours_line(raw: &[u8]) -> String {
     let mut s = String::new();
     decode_latin1(raw, &mut s);
     let line = s.trim_end_matches(['\r', '\n']);
+    // The handler's way: strip the bytes, then decode.
+    let mut handlers = String::new();
+    decode_request_line(raw, &mut handlers);
+    assert_eq!(handlers, line);
     match parse_request_line(line) {
         Ok(rl) => format!(
             "OK {} {} {} {} {}",
@@ -76,13 +81,35 @@ fn ours_line(raw: &[u8]) -> String {
     }
 }
 
-/// The crate's answer for the bytes after a request line. `skip_str` is the oracle's
-/// decision (it knows where CPython's `str()` is documented to differ).
-fn ours_block(data: &[u8], skip_str: bool) -> String {
+/// How a header block is read and parsed: the outcome, the bytes consumed, the headers.
+type Reading = (Result<(), HeaderError>, usize, HttpMessage);
+
+/// One way of reading a block.
+type ReadFn = dyn Fn(&[u8]) -> Reading;
+
+/// `read_header_block`, then `HttpMessage::parse` of the block.
+fn two_steps(data: &[u8]) -> Reading {
     let mut r = data;
     let mut block = Vec::new();
     let res = read_header_block(&mut r, &mut block).expect("reading a slice cannot fail");
-    let consumed = data.len() - r.len();
+    (res, data.len() - r.len(), HttpMessage::parse(&block))
+}
+
+/// `HttpMessage::read_from` (what the handler does by default) through a `BufReader` of
+/// `cap` bytes.
+fn read_from(data: &[u8], cap: usize) -> Reading {
+    let mut r = std::io::BufReader::with_capacity(cap, data);
+    let mut m = HttpMessage::new();
+    let res = m.read_from(&mut r).expect("reading a slice cannot fail");
+    let mut rest = Vec::new();
+    std::io::Read::read_to_end(&mut r, &mut rest).unwrap();
+    (res, data.len() - rest.len(), m)
+}
+
+/// The crate's answer for the bytes after a request line. `skip_str` is the oracle's
+/// decision (it knows where CPython's `str()` is documented to differ).
+fn ours_block(data: &[u8], skip_str: bool, read: impl Fn(&[u8]) -> Reading) -> String {
+    let (res, consumed, m) = read(data);
     match res {
         Err(e) => {
             let kind = match e {
@@ -92,7 +119,6 @@ fn ours_block(data: &[u8], skip_str: bool) -> String {
             format!("HERR {kind} {consumed} {}", x(e.explain()))
         }
         Ok(()) => {
-            let m = HttpMessage::parse(&block);
             let text = if skip_str {
                 "!skip".to_owned()
             } else {
@@ -483,12 +509,22 @@ fn differential_against_cpython() {
     }
     for (b, want) in blocks.iter().zip(&answers[lines.len()..]) {
         let skip_str = want.split(' ').nth(2) == Some("!skip");
-        let got = ours_block(b, skip_str);
-        if got != *want {
-            failures.push(format!(
-                "header block {:?}\n  cpython: {want}\n  ours:    {got}",
-                String::from_utf8_lossy(&b[..b.len().min(200)])
-            ));
+        // Both ways of reading a block: the two steps, and `read_from` (which parses
+        // while it reads when the block is in the buffer whole) at several buffer sizes.
+        let ways: [(&str, &ReadFn); 4] = [
+            ("read_header_block + parse", &two_steps),
+            ("read_from, 8 KiB buffer", &|d| read_from(d, 8192)),
+            ("read_from, 128 KiB buffer", &|d| read_from(d, 1 << 17)),
+            ("read_from, 7-byte buffer", &|d| read_from(d, 7)),
+        ];
+        for (how, read) in ways {
+            let got = ours_block(b, skip_str, read);
+            if got != *want {
+                failures.push(format!(
+                    "header block {:?} ({how})\n  cpython: {want}\n  ours:    {got}",
+                    String::from_utf8_lossy(&b[..b.len().min(200)])
+                ));
+            }
         }
     }
     println!(
@@ -512,7 +548,6 @@ fn differential_against_cpython() {
 // ---------------------------------------------------------------------------------------
 
 use proptest::prelude::*;
-use std::io::{BufRead, Read};
 
 type Head = (String, String, (u32, u32), Vec<(String, String)>);
 
@@ -522,17 +557,16 @@ type Head = (String, String, (u32, u32), Vec<(String, String)>);
 fn ours_head(input: &[u8]) -> Option<Head> {
     let mut r = input;
     let mut raw = Vec::new();
-    (&mut r).take(65537).read_until(b'\n', &mut raw).ok()?;
-    if raw.len() > 65536 {
+    read_line(&mut r, MAXLINE + 1, &mut raw).ok()?;
+    if raw.len() > MAXLINE {
         return None;
     }
     let mut line = String::new();
-    decode_latin1(&raw, &mut line);
-    let rl = parse_request_line(line.trim_end_matches(['\r', '\n'])).ok()?;
+    decode_request_line(&raw, &mut line);
+    let rl = parse_request_line(&line).ok()?;
     rl.version?;
-    let mut block = Vec::new();
-    read_header_block(&mut r, &mut block).ok()?.ok()?;
-    let m = HttpMessage::parse(&block);
+    let mut m = HttpMessage::new();
+    m.read_from(&mut r).ok()?.ok()?;
     let headers = m
         .iter()
         .map(|(n, v)| (n.to_owned(), v.to_owned()))
@@ -736,6 +770,35 @@ proptest! {
             prop_assert_eq!(&ours.1, &theirs.1, "path");
             prop_assert_eq!(ours.2, theirs.2, "version");
             prop_assert_eq!(trim(ours.3), trim(theirs.3), "headers");
+        }
+    }
+
+    /// `read_from` (parsing while it reads when it can) gives exactly what reading the
+    /// block and then parsing it gives — outcome, bytes consumed, headers, `str()` — on
+    /// well-formed, mutated and random input, whatever the reader's buffer size.
+    #[test]
+    fn read_from_is_read_header_block_then_parse(
+        head in request_head(),
+        mutation in proptest::option::of((any::<prop::sample::Index>(), interesting_byte(), any::<bool>())),
+        noise in interesting_bytes(300),
+        cap in prop_oneof![Just(8192usize), 1usize..80],
+    ) {
+        let mut block = head[head.iter().position(|&b| b == b'\n').unwrap() + 1..].to_vec();
+        if let Some((at, byte, insert)) = mutation {
+            let i = at.index(block.len());
+            if insert { block.insert(i, byte) } else { block[i] = byte }
+        }
+        for input in [&block, &noise] {
+            let (want_res, want_used, want) = two_steps(input);
+            let (res, used, got) = read_from(input, cap);
+            prop_assert_eq!(res, want_res);
+            prop_assert_eq!(used, want_used);
+            if res.is_ok() {
+                prop_assert_eq!(&got, &want);
+                prop_assert_eq!(got.to_string(), want.to_string());
+            } else {
+                prop_assert!(got.is_empty());
+            }
         }
     }
 }

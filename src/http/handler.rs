@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::date::with_now;
 use super::headers::HttpMessage;
-use super::parse::{self, RequestLineError, MAXLINE};
+use super::parse::{self, HeaderError, RequestLineError, MAXLINE};
 use super::pyrepr::{escape_control_chars, html_escape, py_repr};
 use super::status::responses;
 use crate::address::Address;
@@ -190,9 +190,37 @@ pub trait BaseHttpRequestHandler: Send + Sync + 'static {
 
     /// Python's `MessageClass`: how a header block becomes `headers`. Override to parse
     /// headers differently.
+    ///
+    /// [`read_headers`](BaseHttpRequestHandler::read_headers) calls it with every block
+    /// it accepts, the blank line included; `headers` still holds the previous request's
+    /// headers (or none). The default, [`HttpMessage::parse_into`], replaces them.
     #[doc(alias = "MessageClass")]
     fn parse_headers(&self, block: &[u8], headers: &mut HttpMessage) {
         headers.parse_into(block);
+    }
+
+    /// Python's `http.client.parse_headers(self.rfile, _class=self.MessageClass)`: reads
+    /// the header block after the request line and has
+    /// [`parse_headers`](BaseHttpRequestHandler::parse_headers) turn it into `headers`.
+    /// `Ok(Err(_))` is answered with a 431; `Err(_)` is an I/O error (a timeout, a reset).
+    ///
+    /// The default is [`HttpMessage::read_from_with`] with `parse_headers` as the parser:
+    /// the limits and the bytes consumed are [`read_header_block`]'s, and
+    /// `parse_headers` is called with the block exactly when the block is accepted. When
+    /// the block is already in `rfile`'s buffer (the usual case) it is parsed in the
+    /// same pass that finds its end, and the default `parse_headers` takes that parse
+    /// instead of parsing again. So overriding `parse_headers` alone keeps working — it
+    /// gets the same block, with `headers` as it was, and its result is what the
+    /// handler sees — and overriding `read_headers` replaces the whole step (it need not
+    /// call `parse_headers` at all).
+    ///
+    /// [`read_header_block`]: crate::http::parse::read_header_block
+    fn read_headers(
+        &self,
+        rfile: &mut dyn BufRead,
+        headers: &mut HttpMessage,
+    ) -> io::Result<Result<(), HeaderError>> {
+        headers.read_from_with(rfile, |block, headers| self.parse_headers(block, headers))
     }
 
     /// Python's `handle_expect_100()`: answers `100 Continue` at once and returns `true`;
@@ -342,7 +370,6 @@ pub struct HttpRequest<'a> {
     pub error_content_type: &'a str,
     version_string: String,
     headers_buffer: Vec<u8>,
-    header_block: Vec<u8>,
     class: &'a dyn BaseHttpRequestHandler,
 }
 
@@ -400,7 +427,6 @@ impl<'a> HttpRequest<'a> {
             error_content_type: class.error_content_type(),
             version_string: class.version_string(),
             headers_buffer: Vec::with_capacity(256),
-            header_block: Vec::new(),
             class,
         })
     }
@@ -825,9 +851,7 @@ fn read_and_parse_head<H: BaseHttpRequestHandler + ?Sized>(
     h: &mut HttpRequest<'_>,
 ) -> Result<bool> {
     h.raw_requestline.clear();
-    (&mut h.rfile)
-        .take(MAXLINE as u64 + 1)
-        .read_until(b'\n', &mut h.raw_requestline)?;
+    parse::read_line(&mut h.rfile, MAXLINE + 1, &mut h.raw_requestline)?;
     if h.raw_requestline.len() > MAXLINE {
         h.requestline.clear();
         h.request_version.clear();
@@ -855,14 +879,7 @@ pub fn parse_request<H: BaseHttpRequestHandler + ?Sized>(
     h.close_connection = true;
     let mut line = std::mem::take(&mut h.requestline);
     line.clear();
-    let raw = &h.raw_requestline;
-    let end = raw.len()
-        - raw
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b'\r' || b == b'\n')
-            .count();
-    parse::decode_latin1(&raw[..end], &mut line);
+    parse::decode_request_line(&h.raw_requestline, &mut line);
     let parsed = match parse::parse_request_line(&line) {
         Ok(req) => {
             h.command.push_str(req.command);
@@ -900,13 +917,11 @@ pub fn parse_request<H: BaseHttpRequestHandler + ?Sized>(
         h.headers.clear();
         return Ok(true);
     }
-    h.header_block.clear();
-    let read = parse::read_header_block(&mut h.rfile, &mut h.header_block)?;
+    let read = class.read_headers(&mut h.rfile, &mut h.headers)?;
     if let Err(e) = read {
         h.send_error_explain(431, Some(e.message()), Some(e.explain()))?;
         return Ok(false);
     }
-    class.parse_headers(&h.header_block, &mut h.headers);
     let conntype = h.headers.get("Connection").unwrap_or("");
     if conntype.eq_ignore_ascii_case("close") {
         h.close_connection = true;

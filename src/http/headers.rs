@@ -21,12 +21,14 @@
 //! * names keep their case; lookups ignore it; duplicates are all kept, `get` returns the
 //!   first.
 
+use std::cell::Cell;
 use std::fmt;
 use std::io::{self, BufRead};
 use std::ops::Range;
 
 use super::parse::{
-    decode_latin1, find_eol, is_py_space, name_end, read_header_block, HeaderError,
+    decode_latin1, field_colon, find_eol, is_py_space, name_end, read_header_block, HeaderError,
+    MAXHEADERS, MAXLINE,
 };
 
 /// The headers of a request (Python's `self.headers`, an `http.client.HTTPMessage`).
@@ -44,13 +46,78 @@ use super::parse::{
 /// assert_eq!(h.get("x-long"), Some("1\r\n  2"));
 /// assert_eq!(h.to_string(), "Host: a\nX-Long: 1\n  2\nhost: b\n\n");
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Default)]
 pub struct HttpMessage {
     text: String,
-    fields: Vec<(Range<usize>, Range<usize>)>,
+    fields: Vec<Field>,
     /// What Python's parser keeps as the payload: a pushed-back `From ` line, then the
     /// lines after the headers. Only `Display` uses it.
     body: [Range<usize>; 2],
+    /// [`HttpMessage::read_from_with`]'s working storage; not part of the value.
+    ahead: Ahead,
+}
+
+/// A header field: the ranges of its name and value in the text.
+type Field = (Range<usize>, Range<usize>);
+
+/// What [`HttpMessage::read_from_with`] keeps between requests: the parse it makes while
+/// finding the block, and a buffer for a block that has to be collected from several
+/// reads.
+#[derive(Default)]
+struct Ahead {
+    /// A whole header block, verbatim; it is ASCII, so it is also its own Latin-1
+    /// decoding.
+    text: String,
+    /// The fields of `text`, as [`parse_section`] finds them; the payload of such a
+    /// block is empty.
+    fields: Vec<Field>,
+    /// True when `text` and `fields` hold a parse of `text` that
+    /// [`HttpMessage::parse_into`] of the same bytes can take instead of parsing again.
+    ready: bool,
+    /// The number of the [`LENT`] record made when `text` was parsed.
+    lending: u64,
+    /// A block read line by line (the general path).
+    block: Vec<u8>,
+}
+
+thread_local! {
+    /// The block that [`HttpMessage::read_from_with`] is lending its parser on this
+    /// thread, if any: (the number of the lending, the block's address, its length);
+    /// `(0, 0, 0)` when none. The block stays borrowed, and so unchanged, until the
+    /// record is taken down, so a slice with that address and length is that block.
+    static LENT: Cell<(u64, usize, usize)> = const { Cell::new((0, 0, 0)) };
+    /// The number of the last lending on this thread.
+    static LENDINGS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Puts back the [`LENT`] record that was there before, even when the parser panics.
+struct EndLending((u64, usize, usize));
+
+impl Drop for EndLending {
+    #[inline]
+    fn drop(&mut self) {
+        LENT.with(|lent| lent.set(self.0));
+    }
+}
+
+impl Clone for HttpMessage {
+    fn clone(&self) -> HttpMessage {
+        HttpMessage {
+            text: self.text.clone(),
+            fields: self.fields.clone(),
+            body: self.body.clone(),
+            ahead: Ahead::default(),
+        }
+    }
+}
+
+impl Eq for HttpMessage {}
+
+impl PartialEq for HttpMessage {
+    /// The same headers and payload (working storage aside).
+    fn eq(&self, other: &HttpMessage) -> bool {
+        self.text == other.text && self.fields == other.fields && self.body == other.body
+    }
 }
 
 impl HttpMessage {
@@ -67,10 +134,128 @@ impl HttpMessage {
     /// Replaces the headers with those parsed from `block`, reusing storage.
     ///
     /// `block` is decoded as Latin-1 (so every byte sequence parses; nothing fails).
+    ///
+    /// Called by [`read_from_with`](HttpMessage::read_from_with)'s `parse` with the block
+    /// it has just parsed (or a copy of it), this takes that parse instead of repeating
+    /// it: two swaps.
+    #[inline]
     pub fn parse_into(&mut self, block: &[u8]) {
+        let ahead = &self.ahead;
+        if ahead.ready
+            && (LENT.with(Cell::get) == (ahead.lending, block.as_ptr() as usize, block.len())
+                || ahead.text.as_bytes() == block)
+        {
+            // `ahead` is the parse of these very bytes: the block `read_from_with` is
+            // lending its parser right now, or the same bytes elsewhere.
+            std::mem::swap(&mut self.text, &mut self.ahead.text);
+            std::mem::swap(&mut self.fields, &mut self.ahead.fields);
+            let end = self.text.len();
+            self.body = [0..0, end..end];
+            self.ahead.ready = false;
+        } else {
+            self.parse_anew(block);
+        }
+    }
+    /// [`parse_into`](HttpMessage::parse_into) when there is no parse to take.
+    #[inline(never)]
+    fn parse_anew(&mut self, block: &[u8]) {
         self.clear();
         decode_latin1(block, &mut self.text);
         self.body = parse_section(&self.text, 0, &mut self.fields);
+    }
+    /// Python's `http.client.parse_headers(rfile)` into `self`: reads a header block
+    /// exactly as [`read_header_block`] does and parses it as
+    /// [`parse_into`](HttpMessage::parse_into) does.
+    ///
+    /// This is [`read_from_with`](HttpMessage::read_from_with) with `parse_into` as the
+    /// parser. `Ok(Err(_))` is a refused block (431) and `Err(_)` an I/O error; after
+    /// either, `self` is as it was.
+    ///
+    /// ```
+    /// use socketserver::http::headers::HttpMessage;
+    /// let mut input: &[u8] = b"Host: x\r\nAccept: */*\r\n\r\nbody";
+    /// let mut headers = HttpMessage::new();
+    /// headers.read_from(&mut input).unwrap().unwrap();
+    /// assert_eq!(headers.get("accept"), Some("*/*"));
+    /// assert_eq!(input, b"body");
+    /// ```
+    pub fn read_from<R: BufRead + ?Sized>(
+        &mut self,
+        rfile: &mut R,
+    ) -> io::Result<Result<(), HeaderError>> {
+        self.read_from_with(rfile, |block, m| m.parse_into(block))
+    }
+    /// Reads a header block from `rfile` exactly as [`read_header_block`] does — the same
+    /// limits (lines of at most 65536 bytes, at most 100 lines with the blank one), the
+    /// same errors, nothing consumed past the blank line — and calls `parse(block, self)`
+    /// with it. On an error `parse` is not called and `self` is as it was.
+    ///
+    /// When the reader's buffer already holds the whole block and the block is plain —
+    /// ASCII `name: value` lines and continuation lines, each ending in `\r\n` or `\n`,
+    /// then the blank line — the block is found and its fields parsed in one pass over
+    /// the buffer, without copying the block out first. `parse` is then called with the
+    /// block in the reader's buffer, and [`parse_into`](HttpMessage::parse_into) of those
+    /// bytes takes that parse instead of parsing again; any other `parse` sees `self`
+    /// unchanged and does what it likes. Every other block (split across reads,
+    /// non-ASCII, `From ` lines, lines the email parser takes for the body, too long, too
+    /// many) is read line by line into a buffer kept in `self` and then passed to
+    /// `parse`: the outcome is the same either way.
+    pub fn read_from_with<R: BufRead + ?Sized>(
+        &mut self,
+        rfile: &mut R,
+        parse: impl FnOnce(&[u8], &mut HttpMessage),
+    ) -> io::Result<Result<(), HeaderError>> {
+        let buf = match rfile.fill_buf() {
+            Ok(buf) => Some(buf),
+            // The general path retries, as `read_header_block` does.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => None,
+            Err(e) => return Err(e),
+        };
+        if let Some(buf) = buf {
+            if buf.is_empty() {
+                // EOF at once: an empty block (Python's `readline` returned `b''`).
+                parse(b"", self);
+                return Ok(Ok(()));
+            }
+            if let Some(end) = self.parse_ahead(buf) {
+                let block = &buf[..end];
+                let lending = LENDINGS.with(|n| {
+                    n.set(n.get() + 1);
+                    n.get()
+                });
+                self.ahead.lending = lending;
+                let record = (lending, block.as_ptr() as usize, block.len());
+                // The record comes down when `parse` returns (or panics), while `block`
+                // is still borrowed.
+                let _end = EndLending(LENT.with(|lent| lent.replace(record)));
+                parse(block, self);
+                drop(_end);
+                rfile.consume(end);
+                return Ok(Ok(()));
+            }
+        }
+        let mut block = std::mem::take(&mut self.ahead.block);
+        block.clear();
+        let read = read_header_block(rfile, &mut block);
+        if let Ok(Ok(())) = read {
+            parse(&block, self);
+        }
+        self.ahead.block = block;
+        read
+    }
+    /// Parses the plain block at the start of `buf` into `ahead` (see
+    /// [`read_from_with`](HttpMessage::read_from_with)); its length, or `None` when `buf`
+    /// does not start with a whole plain block.
+    #[inline]
+    fn parse_ahead(&mut self, buf: &[u8]) -> Option<usize> {
+        let ahead = &mut self.ahead;
+        ahead.ready = false;
+        let end = scan_plain_block(buf, &mut ahead.fields)?;
+        let text = crate::sys::ascii_str(&buf[..end])?;
+        ahead.text.clear();
+        ahead.text.push_str(text);
+        ahead.ready = true;
+        Some(end)
     }
     /// The first value of `name` (case-insensitive), as `headers.get(name)`.
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -167,6 +352,60 @@ fn next_line(b: &[u8], eol: usize) -> usize {
     }
 }
 
+/// The end of the line whose content ends at `eol` when that is a `\r\n` or a `\n`;
+/// `None` for a bare `\r` or the end of `b`.
+#[inline(always)]
+fn crlf_end(b: &[u8], eol: usize) -> Option<usize> {
+    match *b.get(eol)? {
+        b'\n' => Some(eol + 1),
+        _ => (*b.get(eol + 1)? == b'\n').then_some(eol + 2),
+    }
+}
+
+/// Finds a plain header block at the start of `buf` and parses it in the same pass:
+/// `name: value` lines (a name of `!`–`9`, `;`–`~` directly followed by `:`) and lines
+/// starting with a space or tab, each ending in `\r\n` or `\n` and at most [`MAXLINE`]
+/// bytes long, then a blank line, at most [`MAXHEADERS`] lines in all. Returns the
+/// block's length with its fields in `fields`, or `None` for anything else.
+///
+/// On such a block (when ASCII) [`read_header_block`] stops at the same blank line and
+/// [`parse_section`] finds the same fields: every line it sees is a readline line, a
+/// continuation extends the field before it (there is always one unless the
+/// continuation comes first, when it is ignored), and the payload is empty.
+fn scan_plain_block(buf: &[u8], fields: &mut Vec<Field>) -> Option<usize> {
+    fields.clear();
+    let mut pos = 0;
+    for _ in 0..MAXHEADERS {
+        // The line's end first: the next line depends on nothing else, so the name
+        // and the value are parsed off that chain. (A name, the `:` and the white space
+        // after it never contain `\r` or `\n`, so this is also the value's end.)
+        let eol = find_eol(buf, pos);
+        let next = crlf_end(buf, eol)?;
+        if next - pos > MAXLINE {
+            return None;
+        }
+        match buf[pos] {
+            // `eol == pos`: the blank line.
+            b'\r' | b'\n' => return Some(next),
+            b' ' | b'\t' => {
+                if let Some(last) = fields.last_mut() {
+                    last.1.end = eol;
+                }
+            }
+            _ => {
+                let colon = field_colon(buf, pos)?;
+                let mut vstart = colon + 1;
+                while matches!(buf[vstart], b' ' | b'\t') {
+                    vstart += 1;
+                }
+                fields.push((pos..colon, vstart..eol));
+            }
+        }
+        pos = next;
+    }
+    None
+}
+
 /// Parses the header section of `text[start..]` as `FeedParser` does, pushing the fields
 /// to `fields`; returns the payload as (pushed-back `From ` line, rest).
 ///
@@ -174,11 +413,7 @@ fn next_line(b: &[u8], eol: usize) -> usize {
 /// of the last field's value (continuations follow their field directly, so a value is
 /// always one contiguous range, and since a continuation line is never empty its end is
 /// where Python's `rstrip('\r\n')` stops).
-fn parse_section(
-    text: &str,
-    start: usize,
-    fields: &mut Vec<(Range<usize>, Range<usize>)>,
-) -> [Range<usize>; 2] {
+fn parse_section(text: &str, start: usize, fields: &mut Vec<Field>) -> [Range<usize>; 2] {
     let b = text.as_bytes();
     let mut pos = start;
     // Whether a continuation line extends the last pushed field.
@@ -461,8 +696,8 @@ impl fmt::Debug for HttpMessage {
 /// assert_eq!(headers.get("connection"), Some("close"));
 /// ```
 pub fn parse_headers<R: BufRead>(rfile: &mut R) -> io::Result<Result<HttpMessage, HeaderError>> {
-    let mut block = Vec::new();
-    Ok(read_header_block(rfile, &mut block)?.map(|()| HttpMessage::parse(&block)))
+    let mut m = HttpMessage::new();
+    Ok(m.read_from(rfile)?.map(|()| m))
 }
 
 #[cfg(test)]
@@ -641,8 +876,24 @@ mod tests {
 
     #[test]
     fn reparsing_reuses_storage() {
+        // read_from alternates between two sets of buffers, each reused.
         let mut m = HttpMessage::new();
         let big = b"Host: example.com\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\nX-1: a\r\n\r\n";
+        for _ in 0..2 {
+            m.read_from(&mut &big[..]).unwrap().unwrap();
+        }
+        let ptrs = |m: &HttpMessage| {
+            let mut p = [m.text.as_ptr(), m.ahead.text.as_ptr()];
+            p.sort();
+            p
+        };
+        let before = ptrs(&m);
+        for _ in 0..3 {
+            m.read_from(&mut &big[..]).unwrap().unwrap();
+            assert_eq!(m.len(), 4);
+            assert_eq!(ptrs(&m), before);
+        }
+        let mut m = HttpMessage::new();
         m.parse_into(big);
         let (text_cap, fields_cap) = (m.text.capacity(), m.fields.capacity());
         let text_ptr = m.text.as_ptr();
@@ -670,6 +921,207 @@ mod tests {
             parse_headers(&mut many).unwrap().unwrap_err(),
             HeaderError::TooManyHeaders
         );
+    }
+
+    /// `read_header_block` then `HttpMessage::parse`: what `read_from` must give.
+    fn two_steps(
+        input: &[u8],
+    ) -> (
+        Result<(), HeaderError>,
+        usize,
+        Option<(HttpMessage, String)>,
+    ) {
+        let mut r = input;
+        let mut block = Vec::new();
+        let res = read_header_block(&mut r, &mut block).unwrap();
+        let parsed = res.is_ok().then(|| {
+            let m = HttpMessage::parse(&block);
+            let text = m.to_string();
+            (m, text)
+        });
+        (res, input.len() - r.len(), parsed)
+    }
+
+    fn read_from_inputs() -> Vec<Vec<u8>> {
+        let mut inputs: Vec<Vec<u8>> = TABLE.iter().map(|(b, _, _)| b.to_vec()).collect();
+        for extra in [
+            &b"Host: a\r\nAccept: */*\r\n\r\nGET / HTTP/1.1\r\n"[..],
+            b"Host: a\nX:\n\nbody",
+            b"X: 1\r\n\tc\r\n d\r\nY:  \t 2 \r\n\r\n",
+            b" lead\r\nX: 1\r\n\r\n",
+            b"X: a\x0bb\x0c\x00\x7f\r\n\r\n",
+            b"X: \xe9\r\n\r\n",
+            b"\xe9: 1\r\n\r\n",
+            b"X: 1\r\n\r",
+            b"X: 1\r\n\rX",
+            b"X: 1\r",
+            b"X: 1\r\n",
+            b"X: 1\n\r\n",
+            b"X: 1\r\r\n\r\n",
+            b"X\r\n\r\n",
+            b"X:1",
+            b"\n",
+            b"\r\n",
+            b"\r",
+            b"",
+        ] {
+            inputs.push(extra.to_vec());
+        }
+        for n in [98, 99, 100, 101] {
+            let mut b = b"X-Foo: bar\r\n".repeat(n);
+            b.extend_from_slice(b"\r\n");
+            inputs.push(b);
+            let mut c = b"X: 1\r\n".to_vec();
+            c.extend(b" c\r\n".repeat(n));
+            c.extend_from_slice(b"\n");
+            inputs.push(c);
+        }
+        for len in [MAXLINE - 2, MAXLINE - 1, MAXLINE] {
+            let mut b = b"X: ".to_vec();
+            b.resize(len, b'a');
+            b.extend_from_slice(b"\r\n\r\n");
+            inputs.push(b.clone());
+            let mut c = b"X: 1\r\n ".to_vec();
+            c.resize(len + 6, b'a');
+            c.extend_from_slice(b"\n\n");
+            inputs.push(c);
+        }
+        inputs
+    }
+
+    /// `read_from` gives what reading the block and then parsing it gives, whatever the
+    /// reader's buffering, and leaves a message untouched when it refuses the block.
+    #[test]
+    fn read_from_is_read_header_block_then_parse() {
+        let old = HttpMessage::parse(b"Old: 1\r\nOld: 2\r\n\r\n");
+        for input in read_from_inputs() {
+            let (want_res, want_used, want_msg) = two_steps(&input);
+            for cap in [1, 2, 3, 7, 8, 9, 64, 8192, MAXLINE * 2] {
+                let mut r = io::BufReader::with_capacity(cap, input.as_slice());
+                let mut m = old.clone();
+                let res = m.read_from(&mut r).unwrap();
+                let mut rest = Vec::new();
+                io::Read::read_to_end(&mut r, &mut rest).unwrap();
+                let what = format!("capacity {cap}, {:?}", String::from_utf8_lossy(&input));
+                assert_eq!(res, want_res, "{what}");
+                assert_eq!(input.len() - rest.len(), want_used, "{what}");
+                match &want_msg {
+                    Some((want, text)) => {
+                        assert_eq!(&m, want, "{what}");
+                        assert_eq!(&m.to_string(), text, "{what}");
+                    }
+                    None => assert_eq!(m, old, "{what}"),
+                }
+            }
+        }
+    }
+
+    /// The parser given to `read_from_with` gets the block and the message as it was;
+    /// `parse_into` of a copy of the block gives the same message.
+    #[test]
+    fn read_from_with_hands_over_the_block() {
+        let old = HttpMessage::parse(b"Old: 1\r\n\r\n");
+        for input in read_from_inputs() {
+            let (want_res, _, want_msg) = two_steps(&input);
+            let mut m = old.clone();
+            let mut seen = None;
+            let mut r = input.as_slice();
+            let res = m
+                .read_from_with(&mut r, |block, m| {
+                    // A copy, so `parse_into` has to compare the bytes.
+                    let copy = block.to_vec();
+                    seen = Some((copy.clone(), m.clone()));
+                    m.parse_into(&copy);
+                })
+                .unwrap();
+            assert_eq!(res, want_res);
+            match want_msg {
+                Some((want, _)) => {
+                    let (block, before) = seen.expect("parse called");
+                    assert_eq!(block, input[..block.len()]);
+                    assert_eq!(HttpMessage::parse(&block), want);
+                    assert_eq!(before, old);
+                    assert_eq!(m, want);
+                }
+                None => {
+                    assert!(seen.is_none());
+                    assert_eq!(m, old);
+                }
+            }
+        }
+        // A parser that ignores the block leaves the message as it was.
+        let mut m = old.clone();
+        let mut r: &[u8] = b"New: 1\r\n\r\n";
+        m.read_from_with(&mut r, |_, _| {}).unwrap().unwrap();
+        assert_eq!((m, r), (old, &b""[..]));
+    }
+
+    /// The lending ends with the parser, even when the parser panics; a parse made
+    /// ahead is only taken for its own bytes after that.
+    #[test]
+    fn a_lending_ends_with_the_parser() {
+        use std::panic::{self, AssertUnwindSafe};
+        let mut m = HttpMessage::new();
+        let mut buf = b"A: 1\r\n\r\n".to_vec();
+        let r = panic::catch_unwind(AssertUnwindSafe(|| {
+            m.read_from_with(&mut &buf[..], |_, _| panic!("parser failed"))
+        }));
+        assert!(r.is_err());
+        assert_eq!(LENT.with(Cell::get), (0, 0, 0));
+        assert!(m.is_empty());
+        // The same address and length, other bytes: parsed, not taken.
+        buf.copy_from_slice(b"B: 2\r\n\r\n");
+        m.parse_into(&buf);
+        assert_eq!(m.iter().collect::<Vec<_>>(), [("B", "2")]);
+        // A message that left its parser (here by `mem::take`) still holding a parse.
+        let mut escaped = HttpMessage::new();
+        let mut r: &[u8] = &buf;
+        m.read_from_with(&mut r, |_, m| escaped = std::mem::take(m))
+            .unwrap()
+            .unwrap();
+        assert!(escaped.ahead.ready);
+        buf.copy_from_slice(b"C: 3\r\n\r\n");
+        escaped.parse_into(&buf);
+        assert_eq!(escaped.iter().collect::<Vec<_>>(), [("C", "3")]);
+        // Its own bytes, anywhere: taken.
+        let mut escaped = HttpMessage::new();
+        let mut r: &[u8] = &buf;
+        m.read_from_with(&mut r, |_, m| escaped = std::mem::take(m))
+            .unwrap()
+            .unwrap();
+        let copy = b"C: 3\r\n\r\n";
+        escaped.parse_into(copy);
+        assert!(!escaped.ahead.ready);
+        assert_eq!(escaped.iter().collect::<Vec<_>>(), [("C", "3")]);
+    }
+
+    #[test]
+    fn read_from_passes_io_errors_through() {
+        struct Failing;
+        impl io::Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"))
+            }
+        }
+        let old = HttpMessage::parse(b"Old: 1\r\n\r\n");
+        let mut m = old.clone();
+        let err = m.read_from(&mut io::BufReader::new(Failing)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(m, old);
+        // Interrupted reads are retried.
+        struct Interrupted(bool, &'static [u8]);
+        impl io::Read for Interrupted {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.0 = !self.0;
+                if self.0 {
+                    return Err(io::ErrorKind::Interrupted.into());
+                }
+                io::Read::read(&mut self.1, buf)
+            }
+        }
+        let mut r = io::BufReader::new(Interrupted(false, b"A: 1\r\n\r\n"));
+        m.read_from(&mut r).unwrap().unwrap();
+        assert_eq!(m.get("a"), Some("1"));
     }
 
     #[test]

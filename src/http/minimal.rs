@@ -1,7 +1,7 @@
 //! fast.ai's `MinimalHTTPHandler`: a stripped-down HTTP handler for applications behind a
 //! reverse proxy — one request per connection, `Connection: close`, no `do_*` dispatch.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::time::Duration;
 
 use super::handler::{check_header_text, push_latin1};
@@ -178,24 +178,15 @@ fn parse_minimal<H: MinimalHttpHandler + ?Sized>(
     req: &mut MinimalHttpRequest<'_>,
 ) -> Result<()> {
     req.raw_requestline.clear();
-    (&mut req.rfile)
-        .take(MAXLINE as u64 + 1)
-        .read_until(b'\n', &mut req.raw_requestline)?;
+    parse::read_line(&mut req.rfile, MAXLINE + 1, &mut req.raw_requestline)?;
     if req.raw_requestline.len() > MAXLINE {
         return Err(Error::handler(414, ""));
     }
     if req.raw_requestline.is_empty() {
         return Err(Error::handler(400, "No request line"));
     }
-    let raw = &req.raw_requestline;
-    let end = raw.len()
-        - raw
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b'\r' || b == b'\n')
-            .count();
     let mut line = String::new();
-    parse::decode_latin1(&raw[..end], &mut line);
+    parse::decode_request_line(&req.raw_requestline, &mut line);
     let words: Vec<&str> = parse::split_words(&line).collect();
     if words.len() != 3 {
         let list: Vec<String> = words.iter().map(|w| super::pyrepr::py_repr(w)).collect();

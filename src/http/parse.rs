@@ -4,12 +4,15 @@
 //!
 //! The handler drives these pieces in Python's order:
 //!
-//! 1. read the request line (at most [`MAXLINE`]` + 1` bytes; longer is a 414), decode it
-//!    with [`decode_latin1`], strip trailing `\r`/`\n`;
+//! 1. read the request line with [`read_line`] (at most [`MAXLINE`]` + 1` bytes; longer is
+//!    a 414), strip trailing `\r`/`\n` and decode it as Latin-1 with
+//!    [`decode_request_line`];
 //! 2. [`parse_request_line`] — an error's [`code`](RequestLineError::code) and
 //!    [`message`](RequestLineError::message) are what `send_error` gets;
-//! 3. [`read_header_block`] then [`HttpMessage::parse_into`](super::headers::HttpMessage::parse_into)
-//!    (or [`parse_headers`](super::headers::parse_headers) for both);
+//! 3. [`read_header_block`] then [`HttpMessage::parse_into`](super::headers::HttpMessage::parse_into),
+//!    or both at once with [`HttpMessage::read_from`](super::headers::HttpMessage::read_from)
+//!    (which parses while it reads when the block is in the reader's buffer) or
+//!    [`parse_headers`](super::headers::parse_headers);
 //! 4. the `Connection` and `Expect` rules, which stay with the caller.
 //!
 //! ```
@@ -49,13 +52,18 @@ pub const MAXHEADERS: usize = 100;
 /// socketserver::http::parse::decode_latin1(b"caf\xe9", &mut s);
 /// assert_eq!(s, "café");
 /// ```
+#[inline]
 pub fn decode_latin1(bytes: &[u8], out: &mut String) {
-    if bytes.is_ascii() {
-        if let Ok(s) = std::str::from_utf8(bytes) {
-            out.push_str(s);
-            return;
-        }
+    if let Some(s) = crate::sys::ascii_str(bytes) {
+        out.push_str(s);
+    } else {
+        decode_latin1_slow(bytes, out);
     }
+}
+
+/// [`decode_latin1`] of text that is not all ASCII.
+#[inline(never)]
+fn decode_latin1_slow(bytes: &[u8], out: &mut String) {
     let extra = bytes.iter().filter(|b| !b.is_ascii()).count();
     out.reserve(bytes.len() + extra);
     let mut rest = bytes;
@@ -74,6 +82,84 @@ pub fn decode_latin1(bytes: &[u8], out: &mut String) {
             rest = &[];
         }
     }
+}
+
+/// Python's `rfile.readline(limit)`: appends to `out` the bytes of `r` up to and including
+/// the first `\n`, at most `limit` of them, fewer at EOF; returns how many.
+///
+/// Exactly `r.take(limit).read_until(b'\n', out)` — the same bytes consumed, the same
+/// retries of interrupted reads, what was read before an error kept in `out` — with a
+/// newline search eight bytes at a time (`read_until`'s byte search is slow on lines as
+/// short as a request line).
+///
+/// ```
+/// use socketserver::http::parse::read_line;
+/// let mut input: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n";
+/// let mut line = Vec::new();
+/// assert_eq!(read_line(&mut input, 65537, &mut line).unwrap(), 16);
+/// assert_eq!(line, b"GET / HTTP/1.1\r\n");
+/// line.clear();
+/// read_line(&mut input, 4, &mut line).unwrap();
+/// assert_eq!(line, b"Host");
+/// ```
+pub fn read_line<R: BufRead + ?Sized>(
+    r: &mut R,
+    limit: usize,
+    out: &mut Vec<u8>,
+) -> io::Result<usize> {
+    let mut read = 0;
+    loop {
+        if read == limit {
+            // `Take` at its limit reads nothing more.
+            return Ok(read);
+        }
+        let buf = match r.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let avail = &buf[..buf.len().min(limit - read)];
+        let (done, used) = match find_newline(avail) {
+            Some(i) => (true, i + 1),
+            None => (false, avail.len()),
+        };
+        out.extend_from_slice(&avail[..used]);
+        r.consume(used);
+        read += used;
+        if done || used == 0 {
+            return Ok(read);
+        }
+    }
+}
+
+/// The first `\n` in `b`, a [`Word`] at a time.
+#[inline]
+fn find_newline(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(x) = word_at(b, i) {
+        let hits = zero_lanes(x ^ splat(b'\n'));
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += WORD;
+    }
+    b[i..].iter().position(|&c| c == b'\n').map(|j| i + j)
+}
+
+/// Python's `str(raw_requestline, 'iso-8859-1').rstrip('\r\n')`: `raw` without its
+/// trailing `\r` and `\n` bytes, decoded as Latin-1, appended to `out`.
+///
+/// ```
+/// let mut s = String::new();
+/// socketserver::http::parse::decode_request_line(b"GET /\xe9 HTTP/1.1\r\n\r", &mut s);
+/// assert_eq!(s, "GET /\u{e9} HTTP/1.1");
+/// ```
+pub fn decode_request_line(raw: &[u8], out: &mut String) {
+    let mut end = raw.len();
+    while end > 0 && matches!(raw[end - 1], b'\r' | b'\n') {
+        end -= 1;
+    }
+    decode_latin1(&raw[..end], out);
 }
 
 /// True for the characters Python's `str.split()` (no argument) splits on:
@@ -313,6 +399,12 @@ fn version_component(s: &[u8]) -> Option<u64> {
 /// `HTTP/<major>.<minor>` → the numbers, or `None` for `Bad request version`.
 #[inline]
 fn parse_version(version: &str) -> Option<(u64, u64)> {
+    // What clients send, as one comparison each.
+    match version.as_bytes() {
+        b"HTTP/1.1" => return Some((1, 1)),
+        b"HTTP/1.0" => return Some((1, 0)),
+        _ => {}
+    }
     let base = version.as_bytes().strip_prefix(b"HTTP/")?;
     let dot = base.iter().position(|&b| b == b'.')?;
     let (major, minor) = (&base[..dot], &base[dot + 1..]);
@@ -448,7 +540,7 @@ impl std::error::Error for HeaderError {}
 /// assert_eq!(block, b"Host: x\r\n\r\n");
 /// assert_eq!(input, b"body");
 /// ```
-pub fn read_header_block<R: BufRead>(
+pub fn read_header_block<R: BufRead + ?Sized>(
     r: &mut R,
     block: &mut Vec<u8>,
 ) -> io::Result<Result<(), HeaderError>> {
@@ -604,31 +696,43 @@ pub(crate) fn name_end(hay: &[u8], mut from: usize) -> usize {
 /// The first `\r` or `\n` in `hay` at or after `from` (or `hay.len()`), a [`Word`] at a
 /// time.
 #[inline]
-pub(crate) fn find_eol(hay: &[u8], from: usize) -> usize {
-    let tail = hay.get(from..).unwrap_or_default();
-    let mut chunks = tail.chunks_exact(WORD);
-    let mut base = from;
-    for chunk in chunks.by_ref() {
-        let mut lane = [0u8; WORD];
-        lane.copy_from_slice(chunk);
-        let x = Word::from_le_bytes(lane);
-        // Lanes below 0x0E: `\n` and `\r`, but also NUL..=`\t`, VT and FF, which are
-        // rare enough in a head to look at one by one.
-        let mut hits = x.wrapping_sub(splat(0x0e)) & !x & splat(0x80);
-        while hits != 0 {
-            let j = (hits.trailing_zeros() / 8) as usize;
-            if matches!(chunk[j], b'\n' | b'\r') {
-                return base + j;
-            }
-            hits &= hits - 1;
+pub(crate) fn find_eol(hay: &[u8], mut from: usize) -> usize {
+    while let Some(x) = word_at(hay, from) {
+        let hits = zero_lanes(x ^ splat(b'\r')) | zero_lanes(x ^ splat(b'\n'));
+        if hits != 0 {
+            return from + (hits.trailing_zeros() / 8) as usize;
         }
-        base += WORD;
+        from += WORD;
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == b'\n' || b == b'\r')
-        .map_or(hay.len(), |j| base + j)
+    while from < hay.len() && !matches!(hay[from], b'\r' | b'\n') {
+        from += 1;
+    }
+    from
+}
+
+/// The `:` ending the header name that starts at `from` — a run of `!`–`9` and
+/// `;`–`~` followed directly by `:` — or `None` when the run ends otherwise (or is
+/// empty); a [`Word`] at a time.
+#[inline]
+pub(crate) fn field_colon(hay: &[u8], mut from: usize) -> Option<usize> {
+    let start = from;
+    while let Some(x) = word_at(hay, from) {
+        // Below 0x21, equal to ':' or DEL, or with the high bit set.
+        let below = x.wrapping_sub(splat(0x21)) & !x;
+        let colon = zero_lanes(x ^ splat(b':'));
+        let hits = (below | colon | zero_lanes(x ^ splat(0x7f)) | x) & splat(0x80);
+        if hits != 0 {
+            // The first hit is exact in every mask that has it.
+            let bit = hits.trailing_zeros();
+            let at = from + (bit / 8) as usize;
+            return (colon & (1 << bit) != 0 && at > start).then_some(at);
+        }
+        from += WORD;
+    }
+    while from < hay.len() && matches!(hay[from], 0x21..=0x39 | 0x3b..=0x7e) {
+        from += 1;
+    }
+    (hay.get(from) == Some(&b':') && from > start).then_some(from)
 }
 
 #[cfg(test)]
@@ -1115,6 +1219,109 @@ mod tests {
                     input.len()
                 );
             }
+        }
+    }
+
+    /// `read_line` is `take(limit).read_until(b'\n')`: the same bytes, the same
+    /// consumption, whatever the buffering and the limit.
+    #[test]
+    fn read_line_is_take_read_until() {
+        let mut inputs: Vec<Vec<u8>> = vec![
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            b"\n\n".to_vec(),
+            b"no newline".to_vec(),
+            b"".to_vec(),
+            b"exactly8\nrest".to_vec(),
+            b"\r\r\r\r\r\r\r\r\r\r\r\r\n".to_vec(),
+        ];
+        for len in [MAXLINE - 1, MAXLINE, MAXLINE + 1, MAXLINE + 2] {
+            let mut line = vec![b'a'; len];
+            line.extend_from_slice(b"\nnext\n");
+            inputs.push(line);
+        }
+        for input in &inputs {
+            for limit in [0, 1, 7, 8, 9, 16, MAXLINE + 1] {
+                let mut want = Vec::new();
+                let mut r = input.as_slice();
+                let n = io::Read::take(&mut r, limit as u64)
+                    .read_until(b'\n', &mut want)
+                    .unwrap();
+                let want = (n, want, input.len() - r.len());
+                for cap in [1, 2, 7, 8, 9, 64, 8192] {
+                    let mut r = io::BufReader::with_capacity(cap, input.as_slice());
+                    let mut got = b"kept".to_vec();
+                    let n = read_line(&mut r, limit, &mut got).unwrap();
+                    let mut rest = Vec::new();
+                    io::Read::read_to_end(&mut r, &mut rest).unwrap();
+                    assert_eq!(&got[..4], b"kept");
+                    let got = (n, got[4..].to_vec(), input.len() - rest.len());
+                    assert!(got == want, "limit {limit}, capacity {cap}");
+                }
+            }
+        }
+        // Every offset of the newline in and across words.
+        for len in 0..40 {
+            let mut input = vec![b'a'; len];
+            input.extend_from_slice(b"\nb\n");
+            let mut got = Vec::new();
+            read_line(&mut input.as_slice(), MAXLINE + 1, &mut got).unwrap();
+            assert_eq!(got, input[..=len]);
+        }
+        // What was read before an error stays read.
+        let mut r = Trickle {
+            data: b"GET /",
+            fail: true,
+        };
+        let mut line = Vec::new();
+        let err = read_line(&mut r, 100, &mut line).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(line, b"GET /");
+    }
+
+    /// The word-at-a-time scanners against byte loops: every interesting byte pair at
+    /// every offset in and across words.
+    #[test]
+    fn word_scanners_match_byte_loops() {
+        let name = |b: u8| matches!(b, 0x21..=0x39 | 0x3b..=0x7e);
+        let special = [
+            b'\r', b'\n', b':', b' ', b'\t', 0x00, 0x0b, 0x0e, 0x20, 0x21, 0x39, 0x3b, 0x7e, 0x7f,
+            0x80, 0xff, b'a',
+        ];
+        for len in 0..19 {
+            for &b in &special {
+                for &c in &special {
+                    let mut hay = vec![b'a'; len];
+                    hay.extend_from_slice(&[b, c, b'x', b'y']);
+                    for from in 0..=hay.len() {
+                        let eol = (from..hay.len())
+                            .find(|&i| matches!(hay[i], b'\r' | b'\n'))
+                            .unwrap_or(hay.len());
+                        assert_eq!(find_eol(&hay, from), eol, "{hay:?} from {from}");
+                        let end = (from..hay.len())
+                            .find(|&i| !name(hay[i]))
+                            .unwrap_or(hay.len());
+                        assert_eq!(name_end(&hay, from), end, "{hay:?} from {from}");
+                        let colon = (end > from && hay.get(end) == Some(&b':')).then_some(end);
+                        assert_eq!(field_colon(&hay, from), colon, "{hay:?} from {from}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn request_line_decoding_strips_line_ends() {
+        for (raw, want) in [
+            (&b"GET / HTTP/1.1\r\n"[..], "GET / HTTP/1.1"),
+            (b"GET /\n\r\n\r", "GET /"),
+            (b"\r\n", ""),
+            (b"", ""),
+            (b" a \t\r\n", " a \t"),
+            (b"\xe9\r\xe9\n", "\u{e9}\r\u{e9}"),
+        ] {
+            let mut s = String::from(">");
+            decode_request_line(raw, &mut s);
+            assert_eq!(s, format!(">{want}"));
         }
     }
 
