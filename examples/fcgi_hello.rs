@@ -1,0 +1,44 @@
+//! FastCGI "Hello, world!" on a unix socket: what the benchmark runs behind nginx.
+//!
+//! Every request gets `Status: 200`, `Content-Length: 13` and `Hello, world!`. When
+//! nginx sets `FCGI_KEEP_CONN` (`fastcgi_keep_conn on` with an upstream `keepalive`),
+//! the connection serves request after request. Runs until SIGTERM.
+//!
+//! ```text
+//! cargo run --release --example fcgi_hello -- /tmp/fcgi_hello.sock
+//! cgi-fcgi -bind -connect /tmp/fcgi_hello.sock
+//! ```
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+
+use socketserver::fcgi::{remove_stale_socket, FcgiHandler, FcgiRequest};
+use socketserver::{BaseServer, ThreadingUnixStreamServer};
+
+/// The whole response, headers and body: one STDOUT record.
+const RESPONSE: &[u8] =
+    b"Status: 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world!";
+
+struct Hello;
+
+impl FcgiHandler for Hello {
+    fn handle(&self, req: &mut FcgiRequest) -> socketserver::Result<()> {
+        req.send(RESPONSE, false)?;
+        Ok(())
+    }
+}
+
+fn main() -> socketserver::Result<()> {
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "/tmp/fcgi_hello.sock".into());
+    // A socket file left by a killed run is removed; a live server's is not.
+    remove_stale_socket(&path)?;
+    let mut server = ThreadingUnixStreamServer::new(&path, Hello)?;
+    // One thread per FastCGI connection, not tracked for joining: the process runs
+    // until it is killed.
+    server.daemon_threads = true;
+    // nginx's workers may run as another user: let them connect.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))?;
+    println!("Serving FastCGI on {path}");
+    Arc::new(server).serve_forever(socketserver::POLL_INTERVAL)
+}
