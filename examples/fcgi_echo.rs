@@ -3,8 +3,9 @@
 //! `ADDRESS` is a unix socket path if it contains a `/`, else `HOST:PORT`. Every
 //! request gets `200 text/plain` with a `Content-Length`, and as body:
 //!
-//! * the request body, if there is one (streamed back as it arrives when
-//!   `CONTENT_LENGTH` announces it, so memory stays flat for large uploads);
+//! * the request body, if there is one (read to its end first — nginx stops
+//!   forwarding a body once the response starts — in memory up to 64 KiB, in an
+//!   unlinked temporary file beyond, so memory stays flat for large uploads);
 //! * else `REQUEST_METHOD QUERY_STRING\n`, then one `NAME=VALUE\n` line per `HTTP_*`
 //!   parameter, sorted by name.
 //!
@@ -12,14 +13,18 @@
 //! FCGI_STDERR; `/slow` waits 2 s first; `/big` answers 1 MiB of bytes `i % 251`
 //! (generated as it is sent); `/status418` answers `Status: 418 I'm a teapot`.
 //!
-//! Honours `FCGI_KEEP_CONN`, listens with a backlog of 128, runs until SIGTERM.
+//! Honours `FCGI_KEEP_CONN`, listens with a backlog of 1024 ([`fastcgi_server`]'s),
+//! runs until SIGTERM. A `CONTENT_LENGTH` that differs from the body received is
+//! noted on STDERR and makes `appStatus` 1.
 //!
 //! ```text
 //! cargo run --release --example fcgi_echo -- /tmp/echo.sock
 //! cargo run --release --example fcgi_echo -- 127.0.0.1:9000
 //! ```
-use std::io::{Read, Write};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::PermissionsExt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use socketserver::fcgi::{fastcgi_server, FcgiRequest};
@@ -39,41 +44,99 @@ fn echo(req: &mut FcgiRequest) -> socketserver::Result<()> {
         b"/big" => return big(req),
         _ => {}
     }
-    // A body the web server announced: stream it back.
-    if let Some(len) = req.length().filter(|&n| n > 0) {
-        write!(
-            req.stdout,
-            "Status: {status}\r\nContent-Type: text/plain\r\nContent-Length: {len}\r\n\r\n"
-        )?;
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut copied = 0u64;
-        loop {
-            let n = req.stdin.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            req.stdout.write_all(&buf[..n])?;
-            copied += n as u64;
-        }
-        if copied != len {
-            let note = format!("fcgi_echo: CONTENT_LENGTH {len} but {copied} body bytes\n");
+    // The whole body is read before the answer starts: nginx stops forwarding a
+    // request body once the response begins. Large bodies go to a temporary file,
+    // so memory stays flat.
+    let mut body = Body::read(req)?;
+    if let Some(announced) = req.length() {
+        if announced != body.len {
+            let note = format!(
+                "fcgi_echo: CONTENT_LENGTH {announced} but {} body bytes\n",
+                body.len
+            );
             req.send(note, true)?;
             req.app_status = 1;
         }
-        return Ok(());
     }
-    // No announced length: read what comes (nothing, for a GET).
-    let mut body = req.read_stdin()?.to_vec();
-    if body.is_empty() {
-        body = listing(req).into_bytes();
+    if body.len == 0 {
+        let text = listing(req);
+        write!(
+            req.stdout,
+            "Status: {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{text}",
+            text.len()
+        )?;
+        return Ok(());
     }
     write!(
         req.stdout,
         "Status: {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
-        body.len()
+        body.len
     )?;
-    req.stdout.write_all(&body)?;
+    body.copy_to(&mut req.stdout)?;
     Ok(())
+}
+
+/// Bodies up to this size stay in memory; larger ones are spooled to a file.
+const IN_MEMORY: usize = 64 * 1024;
+
+/// A request body read to its end: in memory, or in an unlinked temporary file.
+struct Body {
+    memory: Vec<u8>,
+    file: Option<File>,
+    len: u64,
+}
+
+impl Body {
+    fn read(req: &mut FcgiRequest) -> io::Result<Body> {
+        let mut body = Body {
+            memory: Vec::new(),
+            file: None,
+            len: 0,
+        };
+        let mut buf = vec![0u8; IN_MEMORY];
+        loop {
+            let n = req.stdin.read(&mut buf)?;
+            if n == 0 {
+                return Ok(body);
+            }
+            body.len += n as u64;
+            if body.file.is_none() && body.memory.len() + n > IN_MEMORY {
+                let mut f = spool_file()?;
+                f.write_all(&body.memory)?;
+                body.memory = Vec::new();
+                body.file = Some(f);
+            }
+            match &mut body.file {
+                Some(f) => f.write_all(&buf[..n])?,
+                None => body.memory.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    fn copy_to(&mut self, out: &mut impl Write) -> io::Result<()> {
+        match &mut self.file {
+            None => out.write_all(&self.memory),
+            Some(f) => {
+                f.seek(SeekFrom::Start(0))?;
+                io::copy(&mut f.take(self.len), out)?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A temporary file that disappears when closed (unlinked at once).
+fn spool_file() -> io::Result<File> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("fcgi_echo-{}-{n}", std::process::id()));
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    std::fs::remove_file(&path)?;
+    Ok(f)
 }
 
 /// `REQUEST_METHOD QUERY_STRING`, then the `HTTP_*` parameters sorted by name.

@@ -2,7 +2,8 @@
 //!
 //! Every request gets `Status: 200`, `Content-Length: 13` and `Hello, world!`. When
 //! nginx sets `FCGI_KEEP_CONN` (`fastcgi_keep_conn on` with an upstream `keepalive`),
-//! the connection serves request after request. Runs until SIGTERM.
+//! the connection serves request after request. Listens with a backlog of 1024; runs
+//! until SIGTERM.
 //!
 //! ```text
 //! cargo run --release --example fcgi_hello -- /tmp/fcgi_hello.sock
@@ -33,7 +34,12 @@ fn main() -> socketserver::Result<()> {
         .unwrap_or_else(|| "/tmp/fcgi_hello.sock".into());
     // A socket file left by a killed run is removed; a live server's is not.
     remove_stale_socket(&path)?;
-    let mut server = ThreadingUnixStreamServer::new(&path, Hello)?;
+    let mut server = ThreadingUnixStreamServer::unbound(&path, Hello)?;
+    // nginx opens connections in bursts; a full accept queue on a unix socket is an
+    // immediate 502.
+    server.request_queue_size = socketserver::fcgi::BACKLOG;
+    server.server_bind()?;
+    server.server_activate()?;
     // One thread per FastCGI connection, not tracked for joining: the process runs
     // until it is killed.
     server.daemon_threads = true;

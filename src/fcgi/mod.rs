@@ -86,4 +86,4 @@ pub use handler::{FcgiHandler, FcgiRequest, Stderr, Stdin, Stdout, MAX_CONNS};
 pub use params::{Params, ParamsIter};
 pub use pool::{FcgiPoolMixIn, FcgiPoolTcpServer, FcgiPoolUnixStreamServer};
 pub use record::{Header, ProtocolError, Request, Role, Status};
-pub use serve::{fastcgi, fastcgi_server, remove_stale_socket, FastcgiServer, FnHandler};
+pub use serve::{fastcgi, fastcgi_server, remove_stale_socket, FastcgiServer, FnHandler, BACKLOG};

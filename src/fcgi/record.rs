@@ -992,6 +992,17 @@ mod tests {
     }
 
     #[test]
+    fn decoder_holds_only_what_arrived_of_a_long_pair() {
+        // A name of 1 byte and a value announced at 900 KiB, of which 10 bytes arrive.
+        let mut d = PairDecoder::new(MAX_PARAMS_SIZE);
+        let mut start = vec![1u8, 0x80, 0x0e, 0x10, 0x00, b'A'];
+        start.extend_from_slice(b"0123456789");
+        d.feed(&start, |_, _| panic!("incomplete")).unwrap();
+        assert!(d.pending.capacity() < 1024, "{}", d.pending.capacity());
+        assert_eq!(d.finish(), Err(ProtocolError::TruncatedPair));
+    }
+
+    #[test]
     fn decoder_handles_every_split_point() {
         let mut c = Vec::new();
         pack_pair(&mut c, b"A", b"1");

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use super::handler::{FcgiHandler, FcgiRequest};
 use crate::error::{Error, Result};
-use crate::mixin::{ThreadingTcpServer, ThreadingUnixStreamServer};
-use crate::server::{BaseServer, POLL_INTERVAL};
+use crate::mixin::{ThreadingMixIn, ThreadingTcpServer, ThreadingUnixStreamServer};
+use crate::server::{BaseServer, Family, StreamServer, POLL_INTERVAL};
 
 /// An [`FcgiHandler`] made of a closure: `handle` calls it.
 ///
@@ -92,8 +92,8 @@ pub fn remove_stale_socket(path: impl AsRef<Path>) -> io::Result<bool> {
 /// removed first, see [`remove_stale_socket`]; the file is removed again when the server
 /// closes), else `HOST:PORT` (`127.0.0.1:9000`, `[::1]:9000`, `:9000` for every
 /// interface). Each connection runs on its own thread ([`ThreadingUnixStreamServer`] or
-/// [`ThreadingTcpServer`]); fast.ai forks a process per connection, which a Rust program
-/// with other threads must not do.
+/// [`ThreadingTcpServer`], listening with a backlog of [`BACKLOG`]); fast.ai forks a
+/// process per connection, which a Rust program with other threads must not do.
 ///
 /// Returns only if the server cannot start or its socket fails.
 ///
@@ -128,9 +128,10 @@ where
             address: address.to_owned(),
             source,
         })?;
-        Ok(FastcgiServer::Unix(Arc::new(
-            ThreadingUnixStreamServer::new(address, handler)?,
-        )))
+        let mut server = ThreadingUnixStreamServer::unbound(address, handler)?;
+        server.request_queue_size = BACKLOG;
+        bind_and_activate(&mut server, address)?;
+        Ok(FastcgiServer::Unix(Arc::new(server)))
     } else {
         let (host, port) = split_host_port(address).ok_or_else(|| Error::Bind {
             address: address.to_owned(),
@@ -139,11 +140,32 @@ where
                 "expected a unix socket path (with a '/') or HOST:PORT",
             ),
         })?;
-        Ok(FastcgiServer::Tcp(Arc::new(ThreadingTcpServer::new(
-            (host, port),
-            handler,
-        )?)))
+        let mut server = ThreadingTcpServer::unbound((host, port), handler)?;
+        server.request_queue_size = BACKLOG;
+        bind_and_activate(&mut server, address)?;
+        Ok(FastcgiServer::Tcp(Arc::new(server)))
     }
+}
+
+/// The listen backlog of [`fastcgi_server`]: nginx opens upstream connections in
+/// bursts, and on a unix socket a full accept queue makes it answer 502 at once
+/// (`connect() ... failed (11: Resource temporarily unavailable)`), so the server
+/// listens with more than the crate's default of 128. (The kernel caps it at
+/// `net.core.somaxconn`.)
+pub const BACKLOG: i32 = 1024;
+
+fn bind_and_activate<F: Family, H: Send + Sync + 'static>(
+    server: &mut ThreadingMixIn<StreamServer<F, H>>,
+    address: &str,
+) -> Result<()> {
+    server.server_bind()?;
+    server.server_activate().map_err(|e| match e {
+        Error::Io(source) => Error::Bind {
+            address: address.to_owned(),
+            source,
+        },
+        other => other,
+    })
 }
 
 /// `HOST:PORT`, `[V6]:PORT` or `:PORT`.
