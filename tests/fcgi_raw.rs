@@ -624,6 +624,28 @@ fn bad_input_closes_the_connection_without_harm() {
             }
             v
         },
+        // 60,000 distinct tiny pairs (300 kB): over the pair cap, refused fast.
+        {
+            let mut v = Vec::new();
+            begin(&mut v, 1, 1, 0);
+            let mut c = Vec::new();
+            for i in 0..60_000u32 {
+                let name = [
+                    b'a' + (i % 26) as u8,
+                    b'a' + (i / 26 % 26) as u8,
+                    b'a' + (i / 676 % 26) as u8,
+                    b'a' + (i / 17576) as u8,
+                ];
+                pack_pair(&mut c, &name, b"");
+                if c.len() > 60_000 {
+                    pack_rec_into(&mut v, Request::Params, 1, &c);
+                    c.clear();
+                }
+            }
+            pack_rec_into(&mut v, Request::Params, 1, &c);
+            pack_rec_into(&mut v, Request::Params, 1, b"");
+            v
+        },
         // A truncated pair at the end of PARAMS.
         {
             let mut v = Vec::new();

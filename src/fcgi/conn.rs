@@ -11,14 +11,15 @@ use super::params::Params;
 use super::record::{
     pack_end_request, pack_pair, pack_rec_into, pack_unknown_type, padding_for, unpack_pairs,
     Header, PairDecoder, ProtocolError, Request, Status, FCGI_HEADER_LEN, FCGI_MAX_CONNS,
-    FCGI_MAX_LENGTH, FCGI_MAX_REQS, FCGI_MPXS_CONNS, FCGI_VERSION_1, ZEROS,
+    FCGI_MAX_LENGTH, FCGI_MAX_REQS, FCGI_MPXS_CONNS, FCGI_VERSION_1, MAX_PARAMS_PAIRS, ZEROS,
 };
 use crate::socket::Connection;
 
-/// The read buffer's size. Requests from nginx (one PARAMS record of a few hundred
-/// bytes, the empty PARAMS and STDIN records) arrive in one read; bodies larger than
-/// this are copied straight into the reader's buffer ([`ReadBuf::read_into`]).
-pub(crate) const READ_BUF: usize = 16 * 1024;
+/// The read buffer's size (libfcgi's too). Requests from nginx (one PARAMS record of a
+/// few hundred bytes, the empty PARAMS and STDIN records) arrive in one read; reads of
+/// the body this large or larger go straight into the caller's buffer
+/// ([`ReadBuf::read_into`]).
+pub(crate) const READ_BUF: usize = 8 * 1024;
 
 /// STDOUT/STDERR bytes collected before they are sent; a write of this size or more
 /// flushes.
@@ -383,6 +384,13 @@ impl Input {
             let chunk = self.rbuf.content(conn, self.cur_left)?;
             self.cur_left -= chunk.len();
             decoder.feed(chunk, |n, v| params.insert(n, v))?;
+            // Checked per chunk: at most one buffer's worth of pairs over the cap.
+            if params.len() > MAX_PARAMS_PAIRS {
+                return Err(ProtocolError::TooManyParams {
+                    limit: MAX_PARAMS_PAIRS,
+                }
+                .into());
+            }
         }
         Ok(())
     }
@@ -500,7 +508,7 @@ pub(crate) struct OutBuf {
 impl OutBuf {
     pub(crate) fn new() -> OutBuf {
         OutBuf {
-            buf: Vec::with_capacity(4096),
+            buf: Vec::with_capacity(1024),
             open: None,
             id: 0,
             stdout_used: false,

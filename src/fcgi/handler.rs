@@ -359,7 +359,8 @@ impl ConnState {
                 Box::new(ConnState {
                     input: Input::new(),
                     out: OutBuf::new(),
-                    params: Params::new(),
+                    // What nginx's fastcgi_params send: ~25 pairs, ~600 bytes.
+                    params: Params::with_capacity(2048, 48),
                     decoder: PairDecoder::new(MAX_PARAMS_SIZE),
                     body: Vec::new(),
                 })

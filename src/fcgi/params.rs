@@ -15,7 +15,8 @@ use std::fmt;
 /// example — or when the value is not UTF-8; [`get_bytes`](Self::get_bytes) gives the
 /// raw bytes.
 ///
-/// If a name is sent twice, the later value wins (as in a Python `dict`).
+/// If a name is sent twice, [`get`](Self::get) returns the later value (as a Python
+/// `dict` built from the pairs would); [`iter`](Self::iter) shows every pair as sent.
 ///
 /// ```
 /// use socketserver::fcgi::Params;
@@ -63,6 +64,14 @@ impl Params {
         Params::default()
     }
 
+    /// No parameters, with room for `bytes` of names and values and `pairs` pairs.
+    pub fn with_capacity(bytes: usize, pairs: usize) -> Params {
+        Params {
+            data: Vec::with_capacity(bytes),
+            index: Vec::with_capacity(pairs),
+        }
+    }
+
     /// The value of `name` as text: `None` if absent or not valid UTF-8.
     pub fn get(&self, name: &str) -> Option<&str> {
         std::str::from_utf8(self.get_bytes(name)?).ok()
@@ -85,7 +94,7 @@ impl Params {
         self.find(name.as_ref()).is_some()
     }
 
-    /// How many distinct names there are.
+    /// How many pairs there are.
     pub fn len(&self) -> usize {
         self.index.len()
     }
@@ -95,26 +104,22 @@ impl Params {
         self.index.is_empty()
     }
 
-    /// The pairs in the order they first arrived.
+    /// The pairs in the order they arrived.
     pub fn iter(&self) -> ParamsIter<'_> {
         ParamsIter { params: self, i: 0 }
     }
 
-    /// Adds a pair, replacing the value of a name already present.
+    /// Adds a pair (in constant time: a later pair with the same name hides this one
+    /// from [`get`](Self::get)).
     pub fn insert(&mut self, name: &[u8], value: &[u8]) {
         let start = self.data.len();
         self.data.extend_from_slice(name);
         self.data.extend_from_slice(value);
-        let entry = Entry {
+        self.index.push(Entry {
             start,
             name_len: name.len(),
             value_len: value.len(),
-        };
-        let data = &self.data;
-        match self.index.iter_mut().find(|e| e.name(data) == name) {
-            Some(e) => *e = entry,
-            None => self.index.push(entry),
-        }
+        });
     }
 
     /// Removes every pair, keeping the buffers.
@@ -123,7 +128,7 @@ impl Params {
         self.index.clear();
     }
 
-    /// Bytes held (names and values, replaced values included).
+    /// Bytes held (names and values).
     pub fn byte_len(&self) -> usize {
         self.data.len()
     }
@@ -144,6 +149,7 @@ impl Params {
     fn find(&self, name: &[u8]) -> Option<&Entry> {
         self.index
             .iter()
+            .rev()
             .find(|e| e.name_len == name.len() && e.name(&self.data) == name)
     }
 }
@@ -207,15 +213,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn later_values_replace_earlier_ones_and_order_is_kept() {
+    fn later_values_win_and_order_is_kept() {
         let mut p = Params::new();
         p.insert(b"A", b"1");
         p.insert(b"B", b"2");
         p.insert(b"A", b"3");
         assert_eq!(p.get("A"), Some("3"));
+        assert_eq!(p.to_hash_map()["A"], "3");
         let v: Vec<_> = p.iter().collect();
-        assert_eq!(v, [(&b"A"[..], &b"3"[..]), (&b"B"[..], &b"2"[..])]);
-        assert_eq!(p.len(), 2);
+        assert_eq!(
+            v,
+            [
+                (&b"A"[..], &b"1"[..]),
+                (&b"B"[..], &b"2"[..]),
+                (&b"A"[..], &b"3"[..])
+            ]
+        );
+        assert_eq!(p.len(), 3);
         p.clear();
         assert!(p.is_empty());
         assert_eq!(p.get("A"), None);

@@ -44,6 +44,9 @@ pub const FCGI_MPXS_CONNS: &str = "FCGI_MPXS_CONNS";
 /// The default cap on a request's PARAMS stream (1 MiB): more is refused with
 /// [`ProtocolError::ParamsTooLarge`]. nginx never sends more than 64 KiB.
 pub const MAX_PARAMS_SIZE: usize = 1 << 20;
+/// The cap on the number of PARAMS pairs in one request: more is refused with
+/// [`ProtocolError::TooManyParams`] (nginx sends about 20 plus one per HTTP header).
+pub const MAX_PARAMS_PAIRS: usize = 10_000;
 
 /// FastCGI record types (`FCGI_BEGIN_REQUEST` … `FCGI_UNKNOWN_TYPE`).
 ///
@@ -264,6 +267,11 @@ pub enum ProtocolError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The PARAMS stream has more pairs than [`MAX_PARAMS_PAIRS`].
+    TooManyParams {
+        /// The limit.
+        limit: usize,
+    },
     /// A name–value stream ended in the middle of a pair.
     TruncatedPair,
     /// A discrete record whose content has the wrong size (BEGIN_REQUEST needs 8 bytes).
@@ -287,6 +295,9 @@ impl fmt::Display for ProtocolError {
             }
             ProtocolError::ParamsTooLarge { limit } => {
                 write!(f, "FastCGI PARAMS longer than the limit of {limit} bytes")
+            }
+            ProtocolError::TooManyParams { limit } => {
+                write!(f, "FastCGI PARAMS with more than {limit} pairs")
             }
             ProtocolError::TruncatedPair => {
                 write!(f, "FastCGI name-value stream ends in the middle of a pair")
