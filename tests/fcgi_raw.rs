@@ -662,8 +662,9 @@ fn bad_input_closes_the_connection_without_harm() {
         let _ = c.write_all(g);
         let mut r = Reader::new(c);
         let start = Instant::now();
+        // EOF, or a reset when the server closed with input unread.
         assert!(
-            r.at_eof(),
+            r.until_end_or_closed(1).is_none(),
             "closed without a reply: {:?}",
             &g[..g.len().min(16)]
         );

@@ -97,7 +97,7 @@ impl<S: Read> Reader<S> {
         Reader { s, buf: Vec::new() }
     }
 
-    /// The next record; `None` at end of file (between records).
+    /// The next record; `None` at end of file or reset (between records).
     pub fn next(&mut self) -> Option<Rec> {
         loop {
             if let Some((end, r)) = unpack_rec(&self.buf, 0).expect("valid record") {
@@ -111,7 +111,13 @@ impl<S: Read> Reader<S> {
                 return Some(rec);
             }
             let mut chunk = [0u8; 65536];
-            let n = self.s.read(&mut chunk).expect("read from the server");
+            let n = match self.s.read(&mut chunk) {
+                Ok(n) => n,
+                // A server that closes with our input unread makes the kernel reset
+                // the connection: closed, like an EOF.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => 0,
+                Err(e) => panic!("read from the server: {e}"),
+            };
             if n == 0 {
                 assert!(self.buf.is_empty(), "EOF inside a record: {:?}", self.buf);
                 return None;
@@ -120,7 +126,7 @@ impl<S: Read> Reader<S> {
         }
     }
 
-    /// Records until END_REQUEST for `id` (included).
+    /// Records until END_REQUEST for `id` (included), or until the connection closes.
     pub fn until_end(&mut self, id: u16) -> Reply {
         let mut reply = Reply::default();
         while let Some(r) = self.next() {
