@@ -37,7 +37,12 @@ pub const MAX_CONNS: usize = 1024;
 ///
 /// The request body is not read in advance: [`FcgiRequest::stdin`] reads it from the
 /// connection as the handler asks (a small body is already in memory), and it ends at
-/// the empty STDIN record, whatever `CONTENT_LENGTH` says. Output sent with
+/// the empty STDIN record, whatever `CONTENT_LENGTH` says. **Read the body before you
+/// answer** when it may be large: nginx stops forwarding a request body once the
+/// response starts (it closes its temporary file of the body in
+/// `ngx_http_upstream_send_response`), so a handler that writes a large response while
+/// part of the body is still unsent waits for ever. A handler that leaves the body unread
+/// is fine: the library drops what is left after the response. Output sent with
 /// [`FcgiRequest::send`] or written to [`FcgiRequest::stdout`] leaves in records of at
 /// most 65,535 bytes once 64 KiB have gathered (or on `flush`), so memory stays bounded
 /// however large the response.

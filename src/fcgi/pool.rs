@@ -1,38 +1,5 @@
 //! [`FcgiPoolMixIn`]: a worker pool where connections the web server keeps open do not
 //! starve new ones.
-//!
-//! # The problem
-//!
-//! With `fastcgi_keep_conn on` and an upstream `keepalive` cache, nginx keeps FastCGI
-//! connections open between requests. On a fixed pool ([`ThreadPoolMixIn`]) each such
-//! connection pins a worker while it is idle, waiting for nginx's next request on it.
-//! When nginx opens more connections than there are workers (a burst, several nginx
-//! workers, several front ends), the new connections wait in the pool's queue behind
-//! idle ones — for ever if nginx keeps reusing its cached connections — and nginx
-//! answers 504 when `fastcgi_read_timeout` runs out. flup's pool has exactly this
-//! failure.
-//!
-//! # What this mix-in does
-//!
-//! It is [`ThreadPoolMixIn`] (same `max_workers`, `queue_depth`, back-pressure and
-//! `idle_timeout`; it derefs to one) plus a count of accepted connections that wait for
-//! a worker. Between two requests on a kept connection, the FastCGI handler checks it:
-//! when connections are waiting and every worker is taken, the idle connection is
-//! closed, which gives its worker to a waiting one. An idle connection also waits for
-//! that signal while it waits for nginx's next request, so it is released at once when
-//! the pool fills up — not only after its next request.
-//!
-//! Closing an idle kept connection is allowed: the web server owns the connection, but
-//! the application may close it between requests, and nginx handles it: it drops a
-//! cached connection whose peer closed it, and if it had just picked that connection
-//! for a request, it retries the request once on a new connection (nginx's
-//! `ngx_http_upstream_next` gives a cached connection's failure an extra try). The one
-//! case it does not retry is a non-idempotent request (POST) already sent when the
-//! close lands — a narrow race that exists only while the pool is saturated, instead
-//! of a 504 for every queued request.
-//!
-//! Only connections at a request boundary, with no byte of a next request buffered,
-//! are released; a request in progress is never cut.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -57,7 +24,46 @@ pub type FcgiPoolUnixStreamServer<H> = FcgiPoolMixIn<UnixStreamServer<H>>;
 pub type FcgiPoolTcpServer<H> = FcgiPoolMixIn<TcpServer<H>>;
 
 /// A [`ThreadPoolMixIn`] whose idle kept-open FastCGI connections give their worker
-/// back when new connections wait (see the [module documentation](self)).
+/// back when new connections wait.
+///
+///
+/// # The problem
+///
+/// With `fastcgi_keep_conn on` and an upstream `keepalive` cache, nginx keeps FastCGI
+/// connections open between requests. On a fixed pool ([`ThreadPoolMixIn`]) each such
+/// connection pins a worker while it is idle, waiting for nginx's next request on it.
+/// When nginx opens more connections than there are workers (a burst, several nginx
+/// workers, several front ends), the new connections wait in the pool's queue behind
+/// idle ones — for ever if nginx keeps reusing its cached connections — and nginx
+/// answers 504 when `fastcgi_read_timeout` runs out. flup's pool has exactly this
+/// failure.
+///
+/// # What this mix-in does
+///
+/// It is [`ThreadPoolMixIn`] (same `max_workers`, `queue_depth`, back-pressure and
+/// `idle_timeout`; it derefs to one) plus a count of accepted connections that wait for
+/// a worker. Between two requests on a kept connection, the FastCGI handler checks it:
+/// when connections are waiting and every worker is taken, the idle connection is
+/// closed, which gives its worker to a waiting one. An idle connection also waits for
+/// that signal while it waits for nginx's next request, so it is released at once when
+/// the pool fills up — not only after its next request.
+///
+/// Closing an idle kept connection is allowed: the web server owns the connection, but
+/// the application may close it between requests, and nginx handles it: it drops a
+/// cached connection whose peer closed it, and if it had just picked that connection
+/// for a request, it retries the request once on a new connection (nginx's
+/// `ngx_http_upstream_next` gives a cached connection's failure an extra try). The one
+/// case it does not retry is a non-idempotent request (POST) already sent when the
+/// close lands — a narrow race that exists only while the pool is saturated, instead
+/// of a 504 for every queued request.
+///
+/// Only connections at a request boundary, with no byte of a next request buffered,
+/// are released; a request in progress is never cut.
+///
+/// A pool stops accepting when its workers and queue are full, so behind nginx give it a
+/// listen queue as deep as nginx's bursts (set `request_queue_size` to
+/// [`BACKLOG`](super::BACKLOG) before binding): on a unix socket a full queue is an
+/// immediate 502.
 ///
 /// ```no_run
 /// use socketserver::fcgi::{FcgiHandler, FcgiPoolUnixStreamServer, FcgiRequest};
@@ -71,8 +77,11 @@ pub type FcgiPoolTcpServer<H> = FcgiPoolMixIn<TcpServer<H>>;
 ///     }
 /// }
 ///
-/// let mut server = FcgiPoolUnixStreamServer::new("/tmp/fcgi.sock", Hello)?;
+/// let mut server = FcgiPoolUnixStreamServer::unbound("/tmp/fcgi.sock", Hello)?;
 /// server.max_workers = 8;
+/// server.request_queue_size = socketserver::fcgi::BACKLOG;
+/// server.server_bind()?;
+/// server.server_activate()?;
 /// std::sync::Arc::new(server).serve_forever(socketserver::POLL_INTERVAL)?;
 /// # Ok::<(), socketserver::Error>(())
 /// ```
