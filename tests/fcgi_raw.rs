@@ -907,16 +907,17 @@ fn idle_kept_connections_give_their_worker_to_waiting_ones() {
         "ThreadPoolMixIn: B waits while A idles (the problem)"
     );
 
-    // FcgiPoolMixIn: A is released (closed), B is served at once.
+    // FcgiPoolMixIn: A is parked (not closed), B is served at once, then A again.
     let path = dir.path().join("fpool.sock");
     let mut server = FcgiPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
     server.max_workers = 1;
     server.queue_depth = 4;
-    let _r = Running::start(server);
+    let r = Running::start(server);
     let mut a = unix(&path);
     a.write_all(&get(1, true, "/", "a")).unwrap();
     let mut ra = Reader::new(a.try_clone().unwrap());
     ra.until_end(1).assert_well_formed(1);
+    assert_eq!(r.server.parked(), 0, "not parked while nobody waits");
     // A is idle now; B arrives.
     let start = Instant::now();
     let mut b = unix(&path);
@@ -925,10 +926,13 @@ fn idle_kept_connections_give_their_worker_to_waiting_ones() {
     reply.assert_well_formed(1);
     assert_eq!(reply.body(), b"GET b\n");
     assert!(start.elapsed() < Duration::from_secs(2));
-    assert!(
-        ra.at_eof(),
-        "the idle kept connection was closed to make room"
-    );
+    assert_eq!(r.server.parked(), 1, "A was parked to make room");
+    // A's next request brings it back to a worker.
+    for i in 2..5u16 {
+        a.write_all(&get(i, true, "/", "a again")).unwrap();
+        assert_eq!(ra.until_end(i).body(), b"GET a again\n");
+    }
+    assert_eq!(r.server.parked(), 0);
 
     // Not saturated: a kept connection stays open while another is served.
     let mut server =
@@ -960,9 +964,76 @@ fn a_busy_kept_connection_is_not_cut_and_hands_over_after_its_request() {
     b.write_all(&get(1, false, "/", "b")).unwrap();
     let reply = ra.until_end(1);
     reply.assert_well_formed(1);
-    // Then A's connection is released and B served.
+    // Then A's connection is parked and B served; A still works.
     assert_eq!(Reader::new(b).until_end(1).body(), b"GET b\n");
+    a.write_all(&get(2, false, "/", "a")).unwrap();
+    assert_eq!(ra.until_end(2).body(), b"GET a\n");
     assert!(ra.at_eof());
+}
+
+#[test]
+fn parked_connections_time_out_and_close_with_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("park.sock");
+    let mut server = FcgiPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
+    server.max_workers = 1;
+    server.idle_timeout = Some(Duration::from_millis(300));
+    let r = Running::start(server);
+    // Park A (B arrives while A idles), then leave A alone: closed after the timeout.
+    let mut a = unix(&path);
+    let mut ra = Reader::new(a.try_clone().unwrap());
+    a.write_all(&get(1, true, "/", "a")).unwrap();
+    ra.until_end(1).assert_well_formed(1);
+    exchange_unix(&path, &get(1, false, "/", "b"), 1).assert_well_formed(1);
+    assert_eq!(r.server.parked(), 1);
+    let start = Instant::now();
+    assert!(
+        ra.at_eof(),
+        "a parked connection is closed after idle_timeout"
+    );
+    assert!(start.elapsed() < Duration::from_secs(3));
+    // Park C, then close the server: C is closed, server_close returns.
+    let mut c = unix(&path);
+    let mut rc = Reader::new(c.try_clone().unwrap());
+    c.write_all(&get(1, true, "/", "c")).unwrap();
+    rc.until_end(1).assert_well_formed(1);
+    exchange_unix(&path, &get(1, false, "/", "d"), 1).assert_well_formed(1);
+    assert_eq!(r.server.parked(), 1);
+    let server = r.stop();
+    assert_eq!(server.parked(), 0);
+    assert!(rc.at_eof());
+}
+
+/// Through the parking lot: 100 kept connections on 2 workers, each sending 5
+/// requests one after another, all answered, none closed by the server.
+#[test]
+fn a_hundred_kept_connections_share_two_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hundred.sock");
+    let mut server = FcgiPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
+    server.max_workers = 2;
+    server.queue_depth = 2;
+    let _r = Running::start(server);
+    let threads: Vec<_> = (0..100)
+        .map(|i| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut c = unix(&path);
+                let mut r = Reader::new(c.try_clone().unwrap());
+                for k in 1..=5u16 {
+                    c.write_all(&get(k, k < 5, "/", &format!("{i}-{k}")))
+                        .unwrap();
+                    let reply = r.until_end(k);
+                    reply.assert_well_formed(k);
+                    assert_eq!(reply.body(), format!("GET {i}-{k}\n").as_bytes());
+                }
+                assert!(r.at_eof());
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::conn::{reply, Event, Input, OutBuf, DRAIN_LIMIT};
 use super::params::Params;
-use super::pool::{idle_release, IdleWait};
+use super::pool::{idle_wait, Idle, IdleWait};
 use super::record::{
     pack_end_request, PairDecoder, ProtocolError, Request, Role, Status, FCGI_KEEP_CONN,
     MAX_PARAMS_SIZE,
@@ -445,12 +445,14 @@ fn serve_requests<H: FcgiHandler>(
 ) -> Result<()> {
     let mut served = 0u64;
     loop {
-        // Between requests on a kept connection: a pool short of workers takes this
-        // one back (see `FcgiPoolMixIn`).
+        // Between requests on a kept connection, on an `FcgiPoolMixIn` worker: wait for
+        // the next request here, unless the pool needs the worker (the connection is
+        // then parked until its next request arrives).
         if served > 0 && st.input.at_boundary() {
             if let Some(idle) = idle {
-                if idle_release(idle, conn)? {
-                    return Ok(());
+                match idle_wait(idle, conn, client_address)? {
+                    Idle::Serve => {}
+                    Idle::Park | Idle::Close => return Ok(()),
                 }
             }
         }

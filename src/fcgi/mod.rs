@@ -71,9 +71,10 @@
 //! [`FcgiHandler`] works with every stream server and mix-in of the crate:
 //! `UnixStreamServer`, `TcpServer`, `ThreadingUnixStreamServer`, `ThreadingTcpServer`,
 //! `ForkingUnixStreamServer`, `ThreadPoolUnixStreamServer` — and [`FcgiPoolMixIn`], a
-//! pool whose idle kept-open connections give their worker back when new connections
-//! wait (see its documentation). Listening sockets have a backlog of 128 (nginx opens
-//! connections in bursts).
+//! bounded pool whose idle kept-open connections are parked (no worker, no thread) when
+//! new connections wait, so that nginx's kept connections cannot starve new ones (see
+//! its documentation). [`fastcgi`] and the examples listen with a backlog of
+//! [`BACKLOG`] (1024): nginx opens connections in bursts.
 
 mod conn;
 mod handler;

@@ -1,5 +1,5 @@
-//! [`FcgiPoolMixIn`]: a worker pool where connections the web server keeps open do not
-//! starve new ones.
+//! [`FcgiPoolMixIn`]: a bounded worker pool for FastCGI where connections the web server
+//! keeps open do not starve new ones — idle kept connections are parked, not closed.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -7,58 +7,72 @@ use std::io::{self, Read, Write};
 use std::ops::{Deref, DerefMut};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use threadpool::ThreadPool;
 
 use crate::address::Address;
 use crate::error::Result;
-use crate::mixin::ThreadPoolMixIn;
-use crate::server::{lock, BaseServer, FromAddress, OuterServer, TcpServer, UnixStreamServer};
-use crate::socket::Connection;
+use crate::mixin::{IDLE_TIMEOUT, MAX_WORKERS, QUEUE_DEPTH};
+use crate::server::{
+    lock, BaseServer, FromAddress, OuterServer, ProcessRequest, TcpServer, UnixStreamServer,
+};
+use crate::socket::{Connection, RequestSocket};
 use crate::sys;
 
-/// [`FcgiPoolMixIn`] around a unix stream server: the FastCGI pool server nginx's
-/// `fastcgi_pass unix:…` talks to.
+/// [`FcgiPoolMixIn`] around a unix stream server: the pool server for nginx's
+/// `fastcgi_pass unix:…`.
 pub type FcgiPoolUnixStreamServer<H> = FcgiPoolMixIn<UnixStreamServer<H>>;
 /// [`FcgiPoolMixIn`] around a TCP server.
 pub type FcgiPoolTcpServer<H> = FcgiPoolMixIn<TcpServer<H>>;
 
-/// A [`ThreadPoolMixIn`] whose idle kept-open FastCGI connections give their worker
-/// back when new connections wait.
-///
+/// How many parked connections one parking thread watches (plus its wake-up pipe: one
+/// `poll` of 64 descriptors).
+const LOT_SIZE: usize = 63;
+
+/// A bounded worker pool for FastCGI servers whose idle kept-open connections give
+/// their worker back when new connections wait: they are *parked* — watched by a
+/// parking thread, without a worker — and handed back to the pool when the web server
+/// sends their next request.
 ///
 /// # The problem
 ///
 /// With `fastcgi_keep_conn on` and an upstream `keepalive` cache, nginx keeps FastCGI
-/// connections open between requests. On a fixed pool ([`ThreadPoolMixIn`]) each such
-/// connection pins a worker while it is idle, waiting for nginx's next request on it.
-/// When nginx opens more connections than there are workers (a burst, several nginx
-/// workers, several front ends), the new connections wait in the pool's queue behind
-/// idle ones — for ever if nginx keeps reusing its cached connections — and nginx
-/// answers 504 when `fastcgi_read_timeout` runs out. flup's pool has exactly this
-/// failure.
+/// connections open between requests. On a fixed pool
+/// ([`ThreadPoolMixIn`](crate::ThreadPoolMixIn)) each such connection pins a worker
+/// while it is idle, waiting for nginx's next request on it. When nginx opens more
+/// connections than there are workers (a burst, several nginx workers, several front
+/// ends), the new connections wait in the pool's queue behind idle ones — for as long
+/// as nginx keeps reusing its cached connections — and nginx answers 504 when
+/// `fastcgi_read_timeout` runs out. flup's pool fails exactly this way.
+///
+/// Closing idle kept connections when the pool is full would free the workers, but it
+/// races with nginx: nginx may already have picked the connection from its cache for a
+/// new request. It retries such a request on a fresh connection — unless it is a POST
+/// (non-idempotent, already sent), which it answers with 502. (Measured: 0.4 % of
+/// POSTs under a saturated pool.) Parking never closes a connection, so there is no
+/// such race.
 ///
 /// # What this mix-in does
 ///
-/// It is [`ThreadPoolMixIn`] (same `max_workers`, `queue_depth`, back-pressure and
-/// `idle_timeout`; it derefs to one) plus a count of accepted connections that wait for
-/// a worker. Between two requests on a kept connection, the FastCGI handler checks it:
-/// when connections are waiting and every worker is taken, the idle connection is
-/// closed, which gives its worker to a waiting one. An idle connection also waits for
-/// that signal while it waits for nginx's next request, so it is released at once when
-/// the pool fills up — not only after its next request.
+/// The same bounded pool as [`ThreadPoolMixIn`](crate::ThreadPoolMixIn) —
+/// [`max_workers`](Self::max_workers) threads, [`queue_depth`](Self::queue_depth) more
+/// waiting, back-pressure when both are full, [`idle_timeout`](Self::idle_timeout) on
+/// every connection — and one more rule. Between two requests on a kept connection
+/// (nothing of a next request buffered), the FastCGI handler checks whether the pool is
+/// saturated: connections waiting for a worker and every worker busy. If it is, the
+/// connection is parked and the worker goes to a waiting connection. A connection that
+/// is idle when the pool fills up is woken and parked too. Parked connections cost a
+/// file descriptor each, no thread: one parking thread watches up to 63 of them with
+/// `poll`, and submits each to the pool again as soon as it is readable (the next
+/// request, or nginx closing it). A connection parked longer than `idle_timeout` is
+/// closed.
 ///
-/// Closing an idle kept connection is allowed: the web server owns the connection, but
-/// the application may close it between requests, and nginx handles it: it drops a
-/// cached connection whose peer closed it, and if it had just picked that connection
-/// for a request, it retries the request once on a new connection (nginx's
-/// `ngx_http_upstream_next` gives a cached connection's failure an extra try). The one
-/// case it does not retry is a non-idempotent request (POST) already sent when the
-/// close lands — a narrow race that exists only while the pool is saturated, instead
-/// of a 504 for every queued request.
-///
-/// Only connections at a request boundary, with no byte of a next request buffered,
-/// are released; a request in progress is never cut.
+/// While workers are free, kept connections stay on their worker, so the common case
+/// costs nothing: one `poll` between requests.
 ///
 /// A pool stops accepting when its workers and queue are full, so behind nginx give it a
 /// listen queue as deep as nginx's bursts (set `request_queue_size` to
@@ -86,119 +100,328 @@ pub type FcgiPoolTcpServer<H> = FcgiPoolMixIn<TcpServer<H>>;
 /// # Ok::<(), socketserver::Error>(())
 /// ```
 pub struct FcgiPoolMixIn<S> {
-    pool: ThreadPoolMixIn<S>,
-    load: Arc<Load>,
+    server: S,
+    /// How many requests run at once (worker threads). Default 64. Read when the first
+    /// request arrives.
+    pub max_workers: usize,
+    /// How many accepted (or unparked) connections may wait for a worker. Default 64.
+    pub queue_depth: usize,
+    /// Read/write timeout of every connection while a worker serves it, and how long a
+    /// connection may stay parked. Default 30 s; `None`: no limit.
+    pub idle_timeout: Option<Duration>,
+    /// `server_close` waits for the requests in the pool. Default `true`.
+    pub block_on_close: bool,
+    shared: Arc<Shared>,
 }
 
-/// What the mix-in and its connections share.
-#[derive(Debug)]
-struct Load {
-    state: Mutex<LoadState>,
-    /// `state.waiting.len()`, readable without the lock.
-    waiting: AtomicUsize,
+/// What the mix-in, its workers, its parking threads and its connections share.
+struct Shared {
+    pool: OnceLock<ThreadPool>,
+    /// The outermost server, for jobs submitted by a parking thread (weak: the server
+    /// owns this).
+    this: OnceLock<Weak<dyn ProcessRequest<Connection>>>,
+    state: Mutex<State>,
+    /// Signalled when a pool place frees up or on shutdown.
+    freed: Condvar,
+    /// `state.pending`, readable without the lock.
+    pending: AtomicUsize,
+    /// Woken (one byte) when the pool becomes saturated: idle workers park.
     wake_rx: UnixStream,
     wake_tx: UnixStream,
+    lots: Mutex<Vec<Arc<Lot>>>,
+    closing: AtomicBool,
+    /// Set when the first request arrives.
+    config: OnceLock<Config>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Config {
+    workers: usize,
+    limit: usize,
+    idle_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Default)]
-struct LoadState {
-    /// Connections accepted and not yet started by a worker (by descriptor).
-    waiting: Vec<RawFd>,
-    /// Connections inside the handler, each holding a worker.
+struct State {
+    /// Jobs in the pool (queued or running) — the back-pressure count.
+    in_pool: usize,
+    /// Connections submitted (or waiting to be) and not yet started by a worker.
+    pending: usize,
+    /// Jobs running.
     running: usize,
-    /// Idle connections already closing to make room, not yet matched by a start.
-    claims: usize,
-    /// The pool's `max_workers`.
-    workers: usize,
+    /// Submitters blocked because the pool is full.
+    blocked: usize,
+    shutting_down: bool,
 }
 
-impl LoadState {
-    fn saturated(&self) -> bool {
-        self.waiting.len() > self.claims && self.running >= self.workers
+impl State {
+    fn saturated(&self, workers: usize) -> bool {
+        self.pending > 0 && self.running >= workers
     }
 }
 
-impl Load {
-    fn new() -> io::Result<Load> {
+/// Parked connections watched by one thread.
+struct Lot {
+    parked: Mutex<Vec<Parked>>,
+    wake_rx: UnixStream,
+    wake_tx: UnixStream,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Parked {
+    conn: Connection,
+    addr: Address,
+    since: Instant,
+}
+
+thread_local! {
+    /// The pool whose worker runs on this thread, while it runs a connection.
+    static CURRENT: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+    /// Set by the FastCGI handler to ask that its connection be parked, not closed.
+    static PARK: RefCell<Option<Address>> = const { RefCell::new(None) };
+}
+
+impl Shared {
+    fn new() -> io::Result<Shared> {
         let (wake_rx, wake_tx) = UnixStream::pair()?;
         wake_rx.set_nonblocking(true)?;
         wake_tx.set_nonblocking(true)?;
-        Ok(Load {
-            state: Mutex::new(LoadState::default()),
-            waiting: AtomicUsize::new(0),
+        Ok(Shared {
+            pool: OnceLock::new(),
+            this: OnceLock::new(),
+            state: Mutex::new(State::default()),
+            freed: Condvar::new(),
+            pending: AtomicUsize::new(0),
             wake_rx,
             wake_tx,
+            lots: Mutex::new(Vec::new()),
+            closing: AtomicBool::new(false),
+            config: OnceLock::new(),
         })
     }
 
-    /// A connection was accepted: it waits until a worker starts it.
-    fn arrived(&self, fd: RawFd, workers: usize) {
-        let mut st = lock(&self.state);
-        st.workers = workers.max(1);
-        st.waiting.push(fd);
-        self.waiting.store(st.waiting.len(), Ordering::SeqCst);
-        if st.saturated() {
-            // Wake the idle connections; the byte is only a nudge (the state decides).
-            let _ = (&self.wake_tx).write(&[1]);
-        }
+    fn workers(&self) -> usize {
+        self.config.get().map_or(1, |c| c.workers)
     }
 
-    /// Removes `fd` from the waiting list; true if it was there.
-    fn leave(&self, fd: RawFd, st: &mut LoadState) -> bool {
-        match st.waiting.iter().position(|&w| w == fd) {
-            Some(i) => {
-                st.waiting.swap_remove(i);
-                self.waiting.store(st.waiting.len(), Ordering::SeqCst);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// A worker starts `fd`.
-    fn started(&self, fd: RawFd) {
-        let mut st = lock(&self.state);
-        if self.leave(fd, &mut st) {
-            st.claims = st.claims.saturating_sub(1);
-        }
-        st.running += 1;
-    }
-
-    fn stopped(&self) {
-        let mut st = lock(&self.state);
-        st.running = st.running.saturating_sub(1);
-    }
-
-    /// An idle connection asks whether it should give its worker up; at most one idle
-    /// connection is released per waiting connection.
-    fn claim(&self) -> bool {
-        if self.waiting.load(Ordering::SeqCst) == 0 {
+    fn saturated(&self) -> bool {
+        if self.pending.load(Ordering::SeqCst) == 0 {
             return false;
         }
-        let mut st = lock(&self.state);
-        if st.saturated() {
-            st.claims += 1;
-            return true;
+        lock(&self.state).saturated(self.workers())
+    }
+
+    fn set_pending(&self, st: &State) {
+        self.pending.store(st.pending, Ordering::SeqCst);
+    }
+
+    /// Hands a connection to the pool, waiting for a place while the pool is full.
+    /// Closes it instead when the server is shutting down.
+    fn submit(self: &Arc<Self>, request: Connection, client_address: Address) {
+        let (Some(this), Some(config), Some(pool)) = (
+            self.this.get().and_then(Weak::upgrade),
+            self.config.get(),
+            self.pool.get(),
+        ) else {
+            // The server is gone: the connection just closes.
+            return;
+        };
+        {
+            let mut st = lock(&self.state);
+            st.pending += 1;
+            self.set_pending(&st);
+            if st.saturated(config.workers) {
+                let _ = (&self.wake_tx).write(&[1]);
+            }
+            while st.in_pool >= config.limit && !st.shutting_down {
+                st.blocked += 1;
+                st = self.freed.wait(st).unwrap_or_else(|e| e.into_inner());
+                st.blocked -= 1;
+            }
+            if st.in_pool >= config.limit || self.closing.load(Ordering::SeqCst) {
+                st.pending -= 1;
+                self.set_pending(&st);
+                drop(st);
+                this.shutdown_request(request);
+                return;
+            }
+            st.in_pool += 1;
         }
-        false
+        if let Err(e) = request.set_idle_timeout(config.idle_timeout) {
+            self.job_done(false);
+            {
+                let mut st = lock(&self.state);
+                st.pending -= 1;
+                self.set_pending(&st);
+            }
+            this.handle_error(&request, &client_address, &e.into());
+            this.shutdown_request(request);
+            return;
+        }
+        let shared = self.clone();
+        pool.execute(move || {
+            let _done = JobDone(&shared);
+            this.finish_and_shutdown_request(request, client_address);
+        });
+    }
+
+    /// A job left the pool (`ran`: it had started).
+    fn job_done(&self, ran: bool) {
+        let mut st = lock(&self.state);
+        st.in_pool = st.in_pool.saturating_sub(1);
+        if ran {
+            st.running = st.running.saturating_sub(1);
+        }
+        drop(st);
+        self.freed.notify_one();
+    }
+
+    fn started(&self) {
+        let mut st = lock(&self.state);
+        st.pending = st.pending.saturating_sub(1);
+        st.running += 1;
+        self.set_pending(&st);
     }
 
     fn drain_wake(&self) {
         let mut buf = [0u8; 64];
         while matches!((&self.wake_rx).read(&mut buf), Ok(n) if n > 0) {}
     }
+
+    /// Puts a connection in a lot with room (starting a parking thread if none has).
+    fn park(self: &Arc<Self>, conn: Connection, addr: Address) {
+        if self.closing.load(Ordering::SeqCst) {
+            return;
+        }
+        // Under the lots lock, so that a lot never holds more than LOT_SIZE.
+        let mut lots = lock(&self.lots);
+        let found = lots
+            .iter()
+            .find(|l| lock(&l.parked).len() < LOT_SIZE)
+            .cloned();
+        let lot = match found {
+            Some(l) => l,
+            None => match Lot::start(self.clone()) {
+                Ok(l) => {
+                    lots.push(l.clone());
+                    l
+                }
+                // No parking thread: the connection is closed.
+                Err(_) => return,
+            },
+        };
+        lock(&lot.parked).push(Parked {
+            conn,
+            addr,
+            since: Instant::now(),
+        });
+        drop(lots);
+        let _ = (&lot.wake_tx).write(&[1]);
+    }
 }
 
-thread_local! {
-    /// The load of the `FcgiPoolMixIn` whose worker runs on this thread, while it runs a
-    /// connection.
-    static CURRENT: RefCell<Option<Arc<Load>>> = const { RefCell::new(None) };
+/// Ends a job's accounting however the job ends.
+struct JobDone<'a>(&'a Shared);
+
+impl Drop for JobDone<'_> {
+    fn drop(&mut self) {
+        self.0.job_done(true);
+    }
 }
 
-/// The handle a FastCGI connection served by an [`FcgiPoolMixIn`] worker uses to
-/// release itself when idle.
-#[derive(Debug)]
-pub(crate) struct IdleWait(Arc<Load>);
+impl Lot {
+    fn start(shared: Arc<Shared>) -> io::Result<Arc<Lot>> {
+        let (wake_rx, wake_tx) = UnixStream::pair()?;
+        wake_rx.set_nonblocking(true)?;
+        wake_tx.set_nonblocking(true)?;
+        let lot = Arc::new(Lot {
+            parked: Mutex::new(Vec::new()),
+            wake_rx,
+            wake_tx,
+            thread: Mutex::new(None),
+        });
+        let watched = lot.clone();
+        let handle = std::thread::Builder::new()
+            .name("socketserver-fcgi-parking".into())
+            .spawn(move || watched.run(&shared))?;
+        *lock(&lot.thread) = Some(handle);
+        Ok(lot)
+    }
+
+    /// Watches the parked connections; resubmits the readable ones, closes those
+    /// parked too long; ends (closing them all) when the server closes.
+    fn run(&self, shared: &Arc<Shared>) {
+        let idle_timeout = shared.config.get().and_then(|c| c.idle_timeout);
+        loop {
+            if shared.closing.load(Ordering::SeqCst) {
+                lock(&self.parked).clear();
+                return;
+            }
+            let mut fds: [RawFd; LOT_SIZE + 1] = [-1; LOT_SIZE + 1];
+            fds[0] = self.wake_rx.as_raw_fd();
+            let mut wait = None;
+            {
+                let parked = lock(&self.parked);
+                let now = Instant::now();
+                for (slot, p) in fds[1..].iter_mut().zip(parked.iter()) {
+                    *slot = p.conn.as_raw_fd();
+                    if let Some(t) = idle_timeout {
+                        let left = (p.since + t).saturating_duration_since(now);
+                        wait = Some(wait.map_or(left, |w: Duration| w.min(left)));
+                    }
+                }
+            }
+            let ready = match sys::poll_read(fds, wait) {
+                Ok(r) => r,
+                Err(_) => {
+                    // Cannot happen with descriptors the lot owns; do not spin.
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            };
+            if ready[0] {
+                let mut buf = [0u8; 64];
+                while matches!((&self.wake_rx).read(&mut buf), Ok(n) if n > 0) {}
+            }
+            let now = Instant::now();
+            let mut resume = Vec::new();
+            {
+                let mut parked = lock(&self.parked);
+                let mut i = 0;
+                while i < parked.len() {
+                    let fd = parked[i].conn.as_raw_fd();
+                    let readable = fds[1..]
+                        .iter()
+                        .position(|&f| f == fd)
+                        .is_some_and(|k| ready[k + 1]);
+                    let expired =
+                        idle_timeout.is_some_and(|t| now.duration_since(parked[i].since) >= t);
+                    if readable {
+                        resume.push(parked.swap_remove(i));
+                    } else if expired {
+                        // Closed: the web server sees EOF on a connection it is not using.
+                        drop(parked.swap_remove(i));
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            for p in resume {
+                shared.submit(p.conn, p.addr);
+            }
+        }
+    }
+}
+
+/// The handle a FastCGI connection served by an [`FcgiPoolMixIn`] worker uses between
+/// requests.
+pub(crate) struct IdleWait(Arc<Shared>);
+
+impl fmt::Debug for IdleWait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdleWait").finish_non_exhaustive()
+    }
+}
 
 impl IdleWait {
     /// The pool this thread is serving for, if any.
@@ -209,27 +432,48 @@ impl IdleWait {
             .flatten()
             .map(IdleWait)
     }
+
+    /// Asks the pool to park this connection when the handler returns.
+    fn park(&self, client_address: &Address) {
+        let _ = PARK.try_with(|p| *p.borrow_mut() = Some(client_address.clone()));
+    }
+}
+
+/// What an idle kept connection does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idle {
+    /// The next request is arriving: serve it.
+    Serve,
+    /// Return without closing: the pool parks the connection.
+    Park,
+    /// The idle timeout ran out: close quietly.
+    Close,
 }
 
 /// Between two requests on a kept connection: waits until the next request's first
-/// bytes arrive (false: serve it) or the pool needs this worker (true: close the
-/// connection). The connection's read timeout, if any, bounds the wait (true).
-pub(crate) fn idle_release(idle: &IdleWait, conn: &Connection) -> io::Result<bool> {
-    let load = &idle.0;
+/// bytes arrive, or the pool needs this worker (the connection is then parked), or the
+/// connection's timeout runs out.
+pub(crate) fn idle_wait(
+    idle: &IdleWait,
+    conn: &Connection,
+    client_address: &Address,
+) -> io::Result<Idle> {
+    let shared = &idle.0;
     let timeout = conn.timeout()?;
     loop {
-        if load.claim() {
-            return Ok(true);
+        if shared.saturated() {
+            idle.park(client_address);
+            return Ok(Idle::Park);
         }
         let [readable, woken] =
-            sys::poll_read([conn.as_raw_fd(), load.wake_rx.as_raw_fd()], timeout)?;
+            sys::poll_read([conn.as_raw_fd(), shared.wake_rx.as_raw_fd()], timeout)?;
         if readable {
-            return Ok(false);
+            return Ok(Idle::Serve);
         }
         if !woken {
-            return Ok(true);
+            return Ok(Idle::Close);
         }
-        load.drain_wake();
+        shared.drain_wake();
     }
 }
 
@@ -253,15 +497,54 @@ impl<S: BaseServer<Request = Connection>> FcgiPoolMixIn<S> {
 
     /// Wraps an existing server.
     pub fn from_server(server: S) -> Result<Self> {
+        let shared = Arc::new(Shared::new()?);
+        let woken = shared.clone();
+        // A shutdown() must wake a submitter blocked on a full pool.
+        server.core().on_shutdown(move || {
+            lock(&woken.state).shutting_down = true;
+            woken.freed.notify_all();
+        });
         Ok(FcgiPoolMixIn {
-            pool: ThreadPoolMixIn::from(server),
-            load: Arc::new(Load::new()?),
+            server,
+            max_workers: MAX_WORKERS,
+            queue_depth: QUEUE_DEPTH,
+            idle_timeout: Some(IDLE_TIMEOUT),
+            block_on_close: true,
+            shared,
         })
     }
 
-    /// Connections accepted and waiting for a worker right now.
+    /// Connections waiting for a worker right now.
     pub fn waiting(&self) -> usize {
-        self.load.waiting.load(Ordering::SeqCst)
+        self.shared.pending.load(Ordering::SeqCst)
+    }
+
+    /// Connections parked right now.
+    pub fn parked(&self) -> usize {
+        lock(&self.shared.lots)
+            .iter()
+            .map(|l| lock(&l.parked).len())
+            .sum()
+    }
+
+    /// The wrapped server.
+    pub fn get_ref(&self) -> &S {
+        &self.server
+    }
+
+    fn init(&self, this: &OuterServer<Connection>) {
+        let config = *self.shared.config.get_or_init(|| Config {
+            workers: self.max_workers.max(1),
+            limit: self.max_workers.max(1) + self.queue_depth,
+            idle_timeout: self.idle_timeout,
+        });
+        self.shared.pool.get_or_init(|| {
+            threadpool::Builder::new()
+                .num_threads(config.workers)
+                .thread_name("socketserver-worker".into())
+                .build()
+        });
+        let _ = self.shared.this.get_or_init(|| Arc::downgrade(this));
     }
 }
 
@@ -279,72 +562,96 @@ where
     }
 }
 
-/// Marks a connection as running on this thread until dropped (also on a panic).
-struct Running<'a>(&'a Load);
+/// Clears this thread's pool marker when a connection's handler returns (also on a
+/// panic).
+struct Serving;
 
-impl Drop for Running<'_> {
+impl Drop for Serving {
     fn drop(&mut self) {
         let _ = CURRENT.try_with(|c| c.borrow_mut().take());
-        self.0.stopped();
     }
 }
 
 impl<S: BaseServer<Request = Connection>> BaseServer for FcgiPoolMixIn<S> {
     type Request = Connection;
 
-    crate::delegate_base_server!(pool; core, fileno, get_request, server_activate,
-        server_close, timeout, socket_timeout, verify_request, close_request, handle_error,
+    crate::delegate_base_server!(server; core, fileno, get_request, server_activate,
+        timeout, socket_timeout, verify_request, close_request, handle_error,
         handle_timeout, service_actions);
 
-    /// Counts the connection as waiting, then hands it to the pool (which may block
-    /// while the pool is full — the idle connections are told to make room).
+    /// Hands the connection to a worker, after waiting for a place if
+    /// `max_workers + queue_depth` connections are already in the pool (idle kept
+    /// connections are parked meanwhile to make room).
     fn process_request(
         &self,
         request: Connection,
         client_address: Address,
         this: &OuterServer<Connection>,
     ) {
-        self.load
-            .arrived(request.as_raw_fd(), self.pool.max_workers);
-        self.pool.process_request(request, client_address, this);
+        self.init(this);
+        self.shared.submit(request, client_address);
     }
 
-    /// Runs the handler on a worker, with the pool's load visible to it.
+    /// Runs the handler on a worker, with the pool visible to it.
     fn finish_request(&self, request: &Connection, client_address: &Address) -> Result<()> {
-        self.load.started(request.as_raw_fd());
-        let _ = CURRENT.try_with(|c| *c.borrow_mut() = Some(self.load.clone()));
-        let _running = Running(&self.load);
-        self.pool.finish_request(request, client_address)
+        self.shared.started();
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = Some(self.shared.clone()));
+        let _serving = Serving;
+        let _ = PARK.try_with(|p| p.borrow_mut().take());
+        self.server.finish_request(request, client_address)
     }
 
-    /// A connection the pool refused (shutting down) never started: it stops waiting.
+    /// Parks the connection if its handler asked for it; otherwise shuts it down.
     fn shutdown_request(&self, request: Connection) {
-        {
-            let mut st = lock(&self.load.state);
-            self.load.leave(request.as_raw_fd(), &mut st);
+        match PARK.try_with(|p| p.borrow_mut().take()).ok().flatten() {
+            Some(addr) => self.shared.park(request, addr),
+            None => self.server.shutdown_request(request),
         }
-        self.pool.shutdown_request(request);
+    }
+
+    /// Closes the server and every parked connection; with `block_on_close`, waits for
+    /// the requests in the pool.
+    fn server_close(&self) {
+        self.server.server_close();
+        self.shared.closing.store(true, Ordering::SeqCst);
+        let lots: Vec<Arc<Lot>> = lock(&self.shared.lots).clone();
+        for lot in &lots {
+            let _ = (&lot.wake_tx).write(&[1]);
+        }
+        for lot in &lots {
+            if let Some(t) = lock(&lot.thread).take() {
+                let _ = t.join();
+            }
+        }
+        if self.block_on_close {
+            if let Some(pool) = self.shared.pool.get() {
+                pool.join();
+            }
+        }
     }
 }
 
 impl<S> Deref for FcgiPoolMixIn<S> {
-    type Target = ThreadPoolMixIn<S>;
-    fn deref(&self) -> &ThreadPoolMixIn<S> {
-        &self.pool
+    type Target = S;
+    fn deref(&self) -> &S {
+        &self.server
     }
 }
 
 impl<S> DerefMut for FcgiPoolMixIn<S> {
-    fn deref_mut(&mut self) -> &mut ThreadPoolMixIn<S> {
-        &mut self.pool
+    fn deref_mut(&mut self) -> &mut S {
+        &mut self.server
     }
 }
 
-impl<S: BaseServer + fmt::Debug> fmt::Debug for FcgiPoolMixIn<S> {
+impl<S: fmt::Debug> fmt::Debug for FcgiPoolMixIn<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FcgiPoolMixIn")
-            .field("pool", &self.pool)
-            .field("waiting", &self.load.waiting.load(Ordering::SeqCst))
-            .finish()
+            .field("server", &self.server)
+            .field("max_workers", &self.max_workers)
+            .field("queue_depth", &self.queue_depth)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("waiting", &self.shared.pending.load(Ordering::SeqCst))
+            .finish_non_exhaustive()
     }
 }
