@@ -1004,6 +1004,33 @@ fn parked_connections_time_out_and_close_with_the_server() {
     assert!(rc.at_eof());
 }
 
+#[test]
+fn server_close_ends_idle_kept_connections_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("close.sock");
+    let mut server = FcgiPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
+    server.max_workers = 4;
+    let r = Running::start(server);
+    // Three kept connections idle on their workers (the pool is not saturated).
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        let mut c = unix(&path);
+        c.write_all(&get(1, true, "/", "")).unwrap();
+        let mut rd = Reader::new(c.try_clone().unwrap());
+        rd.until_end(1).assert_well_formed(1);
+        readers.push((c, rd));
+    }
+    let start = Instant::now();
+    r.stop();
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "server_close waited for the idle timeout"
+    );
+    for (_c, mut rd) in readers {
+        assert!(rd.at_eof());
+    }
+}
+
 /// Through the parking lot: 100 kept connections on 2 workers, each sending 5
 /// requests one after another, all answered, none closed by the server.
 #[test]

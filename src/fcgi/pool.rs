@@ -461,6 +461,9 @@ pub(crate) fn idle_wait(
     let shared = &idle.0;
     let timeout = conn.timeout()?;
     loop {
+        if shared.closing.load(Ordering::SeqCst) {
+            return Ok(Idle::Close);
+        }
         if shared.saturated() {
             idle.park(client_address);
             return Ok(Idle::Park);
@@ -473,7 +476,10 @@ pub(crate) fn idle_wait(
         if !woken {
             return Ok(Idle::Close);
         }
-        shared.drain_wake();
+        // On close the byte is left in the pipe, so that every idle worker sees it.
+        if !shared.closing.load(Ordering::SeqCst) {
+            shared.drain_wake();
+        }
     }
 }
 
@@ -609,11 +615,15 @@ impl<S: BaseServer<Request = Connection>> BaseServer for FcgiPoolMixIn<S> {
         }
     }
 
-    /// Closes the server and every parked connection; with `block_on_close`, waits for
-    /// the requests in the pool.
+    /// Closes the server and every parked connection, ends idle kept connections; with
+    /// `block_on_close`, waits for the requests in the pool.
     fn server_close(&self) {
         self.server.server_close();
         self.shared.closing.store(true, Ordering::SeqCst);
+        // Wake submitters blocked on a full pool, and idle kept connections.
+        lock(&self.shared.state).shutting_down = true;
+        self.shared.freed.notify_all();
+        let _ = (&self.shared.wake_tx).write(&[1]);
         let lots: Vec<Arc<Lot>> = lock(&self.shared.lots).clone();
         for lot in &lots {
             let _ = (&lot.wake_tx).write(&[1]);
