@@ -231,6 +231,13 @@ impl Input {
         self.scratch.clear();
     }
 
+    /// Frees the GET_VALUES scratch buffer if it grew past `max`.
+    pub(crate) fn trim(&mut self, max: usize) {
+        if self.scratch.capacity() > max {
+            self.scratch = Vec::new();
+        }
+    }
+
     /// Makes `id` the active request.
     pub(crate) fn start(&mut self, id: u16) {
         self.active = Some(id);
@@ -522,6 +529,13 @@ impl OutBuf {
         self.id = id;
         self.stdout_used = false;
         self.stderr_used = false;
+    }
+
+    /// Frees the buffer if it grew past `max` (it is empty between requests).
+    pub(crate) fn trim(&mut self, max: usize) {
+        if self.buf.capacity() > max {
+            self.buf = Vec::with_capacity(1024);
+        }
     }
 
     /// Bytes buffered (for tests of the bound).

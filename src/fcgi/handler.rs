@@ -1,8 +1,8 @@
 //! [`FcgiHandler`]: fast.ai's `FcgiHandler`, a FastCGI Responder, as a handler trait.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::conn::{reply, Event, Input, OutBuf, DRAIN_LIMIT};
@@ -15,7 +15,7 @@ use super::record::{
 use crate::address::Address;
 use crate::error::Result;
 use crate::handler::{marker, run_phases, RequestHandlerClass};
-use crate::server::ServerRef;
+use crate::server::{lock, ServerRef};
 use crate::socket::Connection;
 
 /// The default [`FcgiHandler::max_conns`] (and `max_reqs`): what GET_VALUES answers
@@ -336,8 +336,9 @@ impl Write for Stderr<'_> {
 const INTERNAL_ERROR: &[u8] =
     b"Status: 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\r\n";
 
-/// Everything a connection needs, kept for the next connection served on the same
-/// thread (a pool worker allocates it once).
+/// Everything a connection needs. Kept for the next connection when this one ends:
+/// a server with a thread per connection would otherwise allocate (and zero) it for
+/// every connection.
 #[derive(Debug)]
 struct ConnState {
     input: Input,
@@ -347,45 +348,50 @@ struct ConnState {
     body: Vec<u8>,
 }
 
-thread_local! {
-    static SPARE: RefCell<Option<Box<ConnState>>> = const { RefCell::new(None) };
-}
+/// Spare connection states, shared by every thread of the process.
+static SPARES: Mutex<Vec<ConnState>> = Mutex::new(Vec::new());
 
-/// Buffers that grew past this are not kept for the next request or connection.
-const KEEP_CAPACITY: usize = 1 << 20;
+/// How many spare states are kept (each holds about 12 KiB, at most ~400 KiB after
+/// trimming).
+const MAX_SPARES: usize = 16;
+
+/// A buffer that grew past this while serving a request is given back to the
+/// allocator rather than kept.
+const KEEP_CAPACITY: usize = 64 * 1024;
 
 impl ConnState {
-    fn take() -> Box<ConnState> {
-        SPARE
-            .try_with(|s| s.borrow_mut().take())
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| {
-                Box::new(ConnState {
-                    input: Input::new(),
-                    out: OutBuf::new(),
-                    // What nginx's fastcgi_params send: ~25 pairs, ~600 bytes.
-                    params: Params::with_capacity(2048, 48),
-                    decoder: PairDecoder::new(MAX_PARAMS_SIZE),
-                    body: Vec::new(),
-                })
-            })
+    fn take() -> ConnState {
+        lock(&SPARES).pop().unwrap_or_else(|| {
+            ConnState {
+                input: Input::new(),
+                out: OutBuf::new(),
+                // What nginx's fastcgi_params send: ~25 pairs, ~600 bytes.
+                params: Params::with_capacity(2048, 48),
+                decoder: PairDecoder::new(MAX_PARAMS_SIZE),
+                body: Vec::new(),
+            }
+        })
     }
 
-    fn give_back(mut st: Box<ConnState>) {
+    fn give_back(mut st: ConnState) {
         st.trim();
-        let _ = SPARE.try_with(|s| *s.borrow_mut() = Some(st));
+        let mut spares = lock(&SPARES);
+        if spares.len() < MAX_SPARES {
+            spares.push(st);
+        }
     }
 
-    /// Drops buffers a large request grew, so memory stays flat on a kept connection.
+    /// Drops buffers a large request grew, so memory stays flat.
     fn trim(&mut self) {
         if self.body.capacity() > KEEP_CAPACITY {
             self.body = Vec::new();
         }
         self.body.clear();
         if self.params.byte_len() > KEEP_CAPACITY {
-            self.params = Params::new();
+            self.params = Params::with_capacity(2048, 48);
         }
+        self.out.trim(2 * KEEP_CAPACITY);
+        self.input.trim(KEEP_CAPACITY);
     }
 }
 
@@ -581,9 +587,7 @@ fn serve_requests<H: FcgiHandler>(
             Err(_) => Ok(false),
         };
         st.input.active = None;
-        if st.body.capacity() > KEEP_CAPACITY {
-            st.body = Vec::new();
-        }
+        st.trim();
         handled?;
         ended?;
         if !drained? || !keep_conn {
