@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::Running;
 use fcgi_common::*;
-use socketserver::fcgi::record::{pack_pair, pack_rec, pack_rec_into, Header, Request};
+use socketserver::fcgi::record::{pack_pair, pack_rec_into, Header, Request};
 use socketserver::fcgi::{
     fastcgi_server, remove_stale_socket, FcgiPoolUnixStreamServer, FnHandler,
 };
@@ -346,10 +346,10 @@ fn abort_while_handle_reads_stdin() {
     begin(&mut out, 9, 1, 1);
     params(&mut out, 9, &[(b"SCRIPT_NAME", b"/abortwatch")]);
     pack_rec_into(&mut out, Request::Stdin, 9, b"part of a body");
+    // The abort follows the first part of the body: the handler reads those 14 bytes,
+    // then its next read meets the abort.
+    pack_rec_into(&mut out, Request::AbortRequest, 9, b"");
     c.write_all(&out).unwrap();
-    std::thread::sleep(Duration::from_millis(50));
-    c.write_all(&pack_rec(Request::AbortRequest, 9, b""))
-        .unwrap();
     let mut r = Reader::new(c.try_clone().unwrap());
     let reply = r.until_end(9);
     reply.assert_well_formed(9);
@@ -954,12 +954,14 @@ fn a_busy_kept_connection_is_not_cut_and_hands_over_after_its_request() {
     let path = dir.path().join("busy.sock");
     let mut server = FcgiPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
     server.max_workers = 1;
-    let _r = Running::start(server);
+    let r = Running::start(server);
     let mut a = unix(&path);
     let mut ra = Reader::new(a.try_clone().unwrap());
-    // A's request takes 300 ms; B arrives meanwhile.
+    // A's request takes 300 ms; B arrives once it has started.
     a.write_all(&get(1, true, "/sleep", "300")).unwrap();
-    std::thread::sleep(Duration::from_millis(50));
+    wait_for("A's request to start", 10, || {
+        r.server.handler().calls.load(Ordering::SeqCst) == 1
+    });
     let mut b = unix(&path);
     b.write_all(&get(1, false, "/", "b")).unwrap();
     let reply = ra.until_end(1);
