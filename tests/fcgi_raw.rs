@@ -742,6 +742,12 @@ fn check_server(path_or_tcp: Result<&Path, std::net::SocketAddr>) {
     let reply = send(&both, 2);
     assert_eq!(reply.records.iter().filter(|r| r.typ == 3).count(), 2);
     assert!(reply.stdout_str().ends_with("GET 2\n"));
+    // TCP connections get TCP_NODELAY (FcgiHandler::disable_nagle_algorithm).
+    let want: &[u8] = match path_or_tcp {
+        Ok(_) => b"None",
+        Err(_) => b"Some(true)",
+    };
+    assert_eq!(send(&get(1, false, "/nodelay", ""), 1).body(), want);
 }
 
 #[test]
@@ -753,7 +759,7 @@ fn every_stream_server_and_mixin_serves_fastcgi() {
     let plain = Arc::new(UnixStreamServer::new(p("plain.sock"), Probe::default()).unwrap());
     let s = plain.clone();
     let t = std::thread::spawn(move || {
-        for _ in 0..2 {
+        for _ in 0..3 {
             s.handle_request().unwrap();
         }
     });
@@ -764,7 +770,7 @@ fn every_stream_server_and_mixin_serves_fastcgi() {
     let addr = tcp_plain.server_address;
     let s = tcp_plain.clone();
     let t = std::thread::spawn(move || {
-        for _ in 0..2 {
+        for _ in 0..3 {
             s.handle_request().unwrap();
         }
     });

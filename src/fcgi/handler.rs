@@ -92,6 +92,15 @@ pub trait FcgiHandler: Send + Sync + 'static {
         None
     }
 
+    /// Python's `disable_nagle_algorithm`: set `TCP_NODELAY` on a TCP connection (no
+    /// effect on a unix socket). Default **`true`** (Python's `StreamRequestHandler`
+    /// says `False`): the responder already gathers a response into whole records and
+    /// writes them at once, so Nagle's algorithm can only hold back the last piece of a
+    /// large response while the web server delays its acknowledgement.
+    fn disable_nagle_algorithm(&self) -> bool {
+        true
+    }
+
     /// Runs before `handle`, once PARAMS are read. Default: nothing.
     fn setup(&self, req: &mut FcgiRequest<'_>) -> Result<()> {
         let _ = req;
@@ -415,6 +424,10 @@ fn serve_connection<H: FcgiHandler>(
 ) -> Result<()> {
     if let Some(t) = handler.timeout() {
         conn.set_timeout(Some(t))?;
+    }
+    if handler.disable_nagle_algorithm() {
+        // Best effort: a connection that fails here fails at its first read anyway.
+        let _ = conn.set_nodelay(true);
     }
     let mut st = ConnState::take();
     st.input.reset();

@@ -362,6 +362,14 @@ impl FcgiHandler for Probe {
                 )?;
                 return Ok(());
             }
+            "/nodelay" => {
+                let nodelay = req.connection.as_tcp().map(|t| t.nodelay().unwrap());
+                req.send(
+                    format!("Content-Type: text/plain\r\n\r\n{nodelay:?}"),
+                    false,
+                )?;
+                return Ok(());
+            }
             "/params" => {
                 let mut out = b"Content-Type: text/plain\r\n\r\n".to_vec();
                 for (n, v) in req.params.iter() {
