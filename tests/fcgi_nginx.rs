@@ -12,8 +12,7 @@ use std::io::Read;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use common::{require, Running};
@@ -337,17 +336,12 @@ fn nginx_battery_unix_and_tcp_with_and_without_keep_conn() {
 fn nginx_keep_conn_reuses_one_upstream_connection() {
     let dir = tempfile::tempdir().unwrap();
     let upath = dir.path().join("count.sock");
-    let unix_accepted = Arc::new(AtomicUsize::new(0));
-    let unix_server = ThreadingMixIn::from(Counting {
-        inner: UnixStreamServer::new(&upath, Probe::default()).unwrap(),
-        accepted: unix_accepted.clone(),
-    });
-    let _u = Running::start(unix_server);
-    let tcp_accepted = Arc::new(AtomicUsize::new(0));
-    let tcp_server = ThreadingMixIn::from(Counting {
-        inner: TcpServer::new(("127.0.0.1", 0), Probe::default()).unwrap(),
-        accepted: tcp_accepted.clone(),
-    });
+    let unix_counting = Counting::new(UnixStreamServer::new(&upath, Probe::default()).unwrap());
+    let unix_accepted = unix_counting.accepted.clone();
+    let _u = Running::start(ThreadingMixIn::from(unix_counting));
+    let tcp_counting = Counting::new(TcpServer::new(("127.0.0.1", 0), Probe::default()).unwrap());
+    let tcp_accepted = tcp_counting.accepted.clone();
+    let tcp_server = ThreadingMixIn::from(tcp_counting);
     let tcp_addr = tcp_server.inner.server_address.to_string();
     let _t = Running::start(tcp_server);
     let fronts = [

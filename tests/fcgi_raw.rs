@@ -456,6 +456,43 @@ fn keep_conn_serves_requests_in_turn_and_drains_unread_bodies() {
     assert_eq!(s.calls(), 4);
 }
 
+/// The web server closing a kept connection between requests — with a FIN, or with a
+/// reset (a socket closed with our answer unread in it, which nginx does when its client
+/// went away) — is the normal end of a connection, not an error.
+#[test]
+fn a_kept_connection_closed_or_reset_between_requests_is_no_error() {
+    let server = Counting::new(TcpServer::new(("127.0.0.1", 0), Probe::default()).unwrap());
+    let errors = server.errors.clone();
+    let addr = server.inner.server_address;
+    let r = Running::start(socketserver::ThreadingMixIn::from(server));
+    // Closed after reading the answer.
+    let mut c = tcp(addr);
+    c.write_all(&get(1, true, "/", "")).unwrap();
+    let mut rd = Reader::new(c.try_clone().unwrap());
+    rd.until_end(1).assert_well_formed(1);
+    drop((c, rd));
+    // Closed without reading it: the kernel resets the connection, and the server's
+    // next read gets ECONNRESET.
+    let mut c = tcp(addr);
+    c.write_all(&get(1, true, "/", "unread")).unwrap();
+    let mut buf = vec![0u8; 65536];
+    wait_for("the whole answer, unread", 10, || {
+        let n = c.peek(&mut buf).unwrap();
+        let mut i = 0;
+        while let Ok(Some((next, rec))) = socketserver::fcgi::record::unpack_rec(&buf[..n], i) {
+            if rec.header.record_type == 3 {
+                return true;
+            }
+            i = next;
+        }
+        false
+    });
+    drop(c);
+    // Both handlers have returned once the server has stopped (it joins its threads).
+    r.stop();
+    assert_eq!(errors.load(Ordering::SeqCst), 0, "nothing reported");
+}
+
 #[test]
 fn without_keep_conn_the_server_closes_after_the_request() {
     let s = serve();

@@ -86,8 +86,8 @@ pub trait FcgiHandler: Send + Sync + 'static {
     /// `StreamRequestHandler.timeout`). Default `None`: block for ever — the web server
     /// owns kept-open connections and closes them itself. (The pool server sets its own
     /// `idle_timeout` on every connection; a value here replaces it.) A timeout between
-    /// requests closes the connection quietly; one in the middle of a request is an
-    /// error.
+    /// requests closes the connection quietly (as does the web server closing or
+    /// resetting it there); one in the middle of a request is an error.
     fn timeout(&self) -> Option<Duration> {
         None
     }
@@ -447,10 +447,16 @@ fn serve_connection<H: FcgiHandler>(
     result
 }
 
-fn is_timeout(e: &io::Error) -> bool {
+/// Errors that end a kept connection quietly when they happen between requests: a
+/// read timeout, or the web server resetting the connection (nginx does when a client
+/// goes away while our answer to it is still unread in its socket).
+fn ends_quietly(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        io::ErrorKind::WouldBlock
+            | io::ErrorKind::TimedOut
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
     )
 }
 
@@ -477,7 +483,7 @@ fn serve_requests<H: FcgiHandler>(
         }
         let event = match st.input.next_event(conn) {
             Ok(e) => e,
-            Err(e) if is_timeout(&e) && st.input.at_boundary() => return Ok(()),
+            Err(e) if ends_quietly(&e) && st.input.at_boundary() => return Ok(()),
             Err(e) => return Err(e.into()),
         };
         let (id, role, flags) = match event {

@@ -469,7 +469,12 @@ pub(crate) fn idle_wait(
             return Ok(Idle::Park);
         }
         let [readable, woken] =
-            sys::poll_read([conn.as_raw_fd(), shared.wake_rx.as_raw_fd()], timeout)?;
+            match sys::poll_read([conn.as_raw_fd(), shared.wake_rx.as_raw_fd()], timeout) {
+                Ok(r) => r,
+                // Interrupted polls are retried inside; anything else ends the
+                // connection quietly, as a read error between requests would.
+                Err(_) => return Ok(Idle::Close),
+            };
         if readable {
             return Ok(Idle::Serve);
         }

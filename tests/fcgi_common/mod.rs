@@ -406,22 +406,38 @@ impl FcgiHandler for Probe {
 // ---------------------------------------------------------------------------------------
 // Counting connections on the server side
 
-/// Wraps a server and counts the connections it accepts (Python: a subclass overriding
-/// `verify_request`).
+/// Wraps a server and counts the connections it accepts and the errors it reports
+/// (Python: a subclass overriding `verify_request` and `handle_error`).
 pub struct Counting<S> {
     pub inner: S,
     pub accepted: Arc<AtomicUsize>,
+    pub errors: Arc<AtomicUsize>,
+}
+
+impl<S> Counting<S> {
+    pub fn new(inner: S) -> Counting<S> {
+        Counting {
+            inner,
+            accepted: Arc::default(),
+            errors: Arc::default(),
+        }
+    }
 }
 
 impl<S: BaseServer<Request = Connection>> BaseServer for Counting<S> {
     type Request = Connection;
     delegate_base_server!(inner; core, fileno, get_request, finish_request, server_activate,
         server_close, timeout, socket_timeout, process_request, shutdown_request,
-        close_request, handle_error, handle_timeout, service_actions);
+        close_request, handle_timeout, service_actions);
 
     fn verify_request(&self, _request: &Connection, _client: &Address) -> bool {
         self.accepted.fetch_add(1, Ordering::SeqCst);
         true
+    }
+
+    fn handle_error(&self, request: &Connection, client: &Address, error: &socketserver::Error) {
+        self.errors.fetch_add(1, Ordering::SeqCst);
+        self.inner.handle_error(request, client, error);
     }
 }
 
