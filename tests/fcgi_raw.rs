@@ -1109,6 +1109,32 @@ fn a_hundred_kept_connections_share_two_workers() {
 }
 
 #[test]
+fn fcgi_pool_workers_start_as_needed_up_to_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("grow.sock");
+    let mut server = FcgiPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
+    server.max_workers = 6;
+    let r = Running::start(server);
+    for _ in 0..5 {
+        exchange_unix(&path, &get(1, false, "/", ""), 1).assert_well_formed(1);
+    }
+    assert_eq!(r.server.workers(), 1, "one at a time: one worker");
+    // 10 requests of 200 ms at once: 6 workers, not more.
+    let clients: Vec<_> = (0..10)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                exchange_unix(&path, &get(1, false, "/sleep", "200"), 1).assert_well_formed(1)
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    assert_eq!(r.server.workers(), 6);
+}
+
+#[test]
 fn many_connections_at_once_on_a_small_fcgi_pool() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("many.sock");

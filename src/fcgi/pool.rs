@@ -58,8 +58,9 @@ const LOT_SIZE: usize = 63;
 ///
 /// # What this mix-in does
 ///
-/// The same bounded pool as [`ThreadPoolMixIn`](crate::ThreadPoolMixIn) —
-/// [`max_workers`](Self::max_workers) threads, [`queue_depth`](Self::queue_depth) more
+/// The same bounded pool as [`ThreadPoolMixIn`](crate::ThreadPoolMixIn) — at most
+/// [`max_workers`](Self::max_workers) threads (started as needed, then reused: no
+/// thread is created per connection once the pool has grown), [`queue_depth`](Self::queue_depth) more
 /// waiting, back-pressure when both are full, [`idle_timeout`](Self::idle_timeout) on
 /// every connection — and one more rule. Between two requests on a kept connection
 /// (nothing of a next request buffered), the FastCGI handler checks whether the pool is
@@ -101,7 +102,9 @@ const LOT_SIZE: usize = 63;
 /// ```
 pub struct FcgiPoolMixIn<S> {
     server: S,
-    /// How many requests run at once (worker threads). Default 64. Read when the first
+    /// How many requests run at once: the most worker threads. They start as
+    /// connections need them (one per connection in the pool) and then stay, so a
+    /// high limit costs nothing until it is used. Default 64. Read when the first
     /// request arrives.
     pub max_workers: usize,
     /// How many accepted (or unparked) connections may wait for a worker. Default 64.
@@ -117,6 +120,8 @@ pub struct FcgiPoolMixIn<S> {
 /// What the mix-in, its workers, its parking threads and its connections share.
 struct Shared {
     pool: OnceLock<ThreadPool>,
+    /// Worker threads started so far (they start as connections need them).
+    spawned: Mutex<usize>,
     /// The outermost server, for jobs submitted by a parking thread (weak: the server
     /// owns this).
     this: OnceLock<Weak<dyn ProcessRequest<Connection>>>,
@@ -188,6 +193,7 @@ impl Shared {
         wake_tx.set_nonblocking(true)?;
         Ok(Shared {
             pool: OnceLock::new(),
+            spawned: Mutex::new(1),
             this: OnceLock::new(),
             state: Mutex::new(State::default()),
             freed: Condvar::new(),
@@ -226,6 +232,7 @@ impl Shared {
             // The server is gone: the connection just closes.
             return;
         };
+        let want;
         {
             let mut st = lock(&self.state);
             st.pending += 1;
@@ -246,7 +253,9 @@ impl Shared {
                 return;
             }
             st.in_pool += 1;
+            want = st.in_pool.min(config.workers);
         }
+        self.grow(want);
         if let Err(e) = request.set_idle_timeout(config.idle_timeout) {
             self.job_done(false);
             {
@@ -263,6 +272,19 @@ impl Shared {
             let _done = JobDone(&shared);
             this.finish_and_shutdown_request(request, client_address);
         });
+    }
+
+    /// Starts workers until there are `want` (one per job in the pool, up to
+    /// `max_workers`): threads start as connections need them, and stay.
+    fn grow(&self, want: usize) {
+        let mut spawned = lock(&self.spawned);
+        if want > *spawned {
+            if let Some(pool) = self.pool.get() {
+                // Clones of a pool share its threads: this grows the pool itself.
+                pool.clone().set_num_threads(want);
+                *spawned = want;
+            }
+        }
     }
 
     /// A job left the pool (`ran`: it had started).
@@ -530,6 +552,11 @@ impl<S: BaseServer<Request = Connection>> FcgiPoolMixIn<S> {
         self.shared.pending.load(Ordering::SeqCst)
     }
 
+    /// Worker threads started so far (at most [`max_workers`](Self::max_workers)).
+    pub fn workers(&self) -> usize {
+        *lock(&self.shared.spawned)
+    }
+
     /// Connections parked right now.
     pub fn parked(&self) -> usize {
         lock(&self.shared.lots)
@@ -544,14 +571,14 @@ impl<S: BaseServer<Request = Connection>> FcgiPoolMixIn<S> {
     }
 
     fn init(&self, this: &OuterServer<Connection>) {
-        let config = *self.shared.config.get_or_init(|| Config {
+        self.shared.config.get_or_init(|| Config {
             workers: self.max_workers.max(1),
             limit: self.max_workers.max(1) + self.queue_depth,
             idle_timeout: self.idle_timeout,
         });
         self.shared.pool.get_or_init(|| {
             threadpool::Builder::new()
-                .num_threads(config.workers)
+                .num_threads(1)
                 .thread_name("socketserver-worker".into())
                 .build()
         });
