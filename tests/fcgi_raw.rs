@@ -1118,7 +1118,9 @@ fn fcgi_pool_workers_start_as_needed_up_to_the_limit() {
     for _ in 0..5 {
         exchange_unix(&path, &get(1, false, "/", ""), 1).assert_well_formed(1);
     }
-    assert_eq!(r.server.workers(), 1, "one at a time: one worker");
+    // One at a time: one worker, or two when a connection arrives while the previous
+    // one's worker is still closing it.
+    assert!(r.server.workers() <= 2, "{} workers", r.server.workers());
     // 10 requests of 200 ms at once: 6 workers, not more.
     let clients: Vec<_> = (0..10)
         .map(|_| {

@@ -469,13 +469,15 @@ fn serve_requests<H: FcgiHandler>(
     idle: Option<&IdleWait>,
 ) -> Result<()> {
     let mut served = 0u64;
+    // The read timeout the pool (or the handler) gave this connection.
+    let idle_timeout = idle.and_then(|i| handler.timeout().or(i.idle_timeout()));
     loop {
         // Between requests on a kept connection, on an `FcgiPoolMixIn` worker: wait for
         // the next request here, unless the pool needs the worker (the connection is
         // then parked until its next request arrives).
         if served > 0 && st.input.at_boundary() {
             if let Some(idle) = idle {
-                match idle_wait(idle, conn, client_address)? {
+                match idle_wait(idle, conn, client_address, idle_timeout)? {
                     Idle::Serve => {}
                     Idle::Park | Idle::Close => return Ok(()),
                 }

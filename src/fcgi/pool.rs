@@ -446,6 +446,11 @@ impl fmt::Debug for IdleWait {
 }
 
 impl IdleWait {
+    /// The pool's `idle_timeout` (the read timeout it gives connections).
+    pub(crate) fn idle_timeout(&self) -> Option<Duration> {
+        self.0.config.get().and_then(|c| c.idle_timeout)
+    }
+
     /// The pool this thread is serving for, if any.
     pub(crate) fn current() -> Option<IdleWait> {
         CURRENT
@@ -475,13 +480,16 @@ pub(crate) enum Idle {
 /// Between two requests on a kept connection: waits until the next request's first
 /// bytes arrive, or the pool needs this worker (the connection is then parked), or the
 /// connection's timeout runs out.
+///
+/// `timeout` is the connection's read timeout (read once per connection by the caller:
+/// asking the socket for it costs a system call per request).
 pub(crate) fn idle_wait(
     idle: &IdleWait,
     conn: &Connection,
     client_address: &Address,
+    timeout: Option<Duration>,
 ) -> io::Result<Idle> {
     let shared = &idle.0;
-    let timeout = conn.timeout()?;
     loop {
         if shared.closing.load(Ordering::SeqCst) {
             return Ok(Idle::Close);
