@@ -86,6 +86,7 @@ compile_error!("socketserver supports Unix platforms (Linux, macOS) only");
 
 mod address;
 mod error;
+pub mod fcgi;
 pub mod handler;
 pub mod http;
 pub mod mixin;
@@ -98,6 +99,7 @@ pub mod tls;
 
 pub use address::{Address, AddressFamily, InetAddress};
 pub use error::{Error, Result};
+pub use fcgi::{FcgiHandler, FcgiRequest};
 pub use handler::{
     BaseRequest, BaseRequestHandler, DatagramRequest, DatagramRequestHandler, SocketWriter,
     StreamRequest, StreamRequestHandler,

@@ -1,0 +1,54 @@
+//! FastCGI "Hello, world!" on a unix socket: what the benchmark runs behind nginx.
+//!
+//! Every request gets `Status: 200`, `Content-Length: 13` and `Hello, world!`. When
+//! nginx sets `FCGI_KEEP_CONN` (`fastcgi_keep_conn on` with an upstream `keepalive`),
+//! the connection serves request after request. Served by [`FcgiPoolUnixStreamServer`]:
+//! worker threads are reused from connection to connection, and idle kept connections
+//! are parked rather than pinning a worker when the pool is full. Listens with a
+//! backlog of 1024; runs until SIGTERM.
+//!
+//! ```text
+//! cargo run --release --example fcgi_hello -- /tmp/fcgi_hello.sock
+//! cgi-fcgi -bind -connect /tmp/fcgi_hello.sock
+//! ```
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+
+use socketserver::fcgi::{remove_stale_socket, FcgiHandler, FcgiPoolUnixStreamServer, FcgiRequest};
+use socketserver::BaseServer;
+
+/// The whole response, headers and body: one STDOUT record.
+const RESPONSE: &[u8] =
+    b"Status: 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world!";
+
+struct Hello;
+
+impl FcgiHandler for Hello {
+    fn handle(&self, req: &mut FcgiRequest) -> socketserver::Result<()> {
+        req.send(RESPONSE, false)?;
+        Ok(())
+    }
+}
+
+fn main() -> socketserver::Result<()> {
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "/tmp/fcgi_hello.sock".into());
+    // A socket file left by a killed run is removed; a live server's is not.
+    remove_stale_socket(&path)?;
+    let mut server = FcgiPoolUnixStreamServer::unbound(&path, Hello)?;
+    // nginx opens connections in bursts; a full accept queue on a unix socket is an
+    // immediate 502.
+    server.request_queue_size = socketserver::fcgi::BACKLOG;
+    // Workers start as connections need them and are reused, so no thread is made per
+    // connection; the limit is above what nginx opens here (a connection per request
+    // in flight, plus its keep-alive cache), so kept connections rarely need parking.
+    server.max_workers = 1024;
+    server.queue_depth = 1024;
+    server.server_bind()?;
+    server.server_activate()?;
+    // nginx's workers may run as another user: let them connect.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))?;
+    println!("Serving FastCGI on {path}");
+    Arc::new(server).serve_forever(socketserver::POLL_INTERVAL)
+}
