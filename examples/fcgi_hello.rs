@@ -2,10 +2,10 @@
 //!
 //! Every request gets `Status: 200`, `Content-Length: 13` and `Hello, world!`. When
 //! nginx sets `FCGI_KEEP_CONN` (`fastcgi_keep_conn on` with an upstream `keepalive`),
-//! the connection serves request after request. Served by [`FcgiPoolUnixStreamServer`]:
-//! worker threads are reused from connection to connection, and idle kept connections
-//! are parked rather than pinning a worker when the pool is full. Listens with a
-//! backlog of 1024; runs until SIGTERM.
+//! the connection serves request after request. Served by a
+//! [`ThreadPoolUnixStreamServer`]: worker threads are reused from connection to
+//! connection, and idle kept connections are parked rather than pinning a worker when
+//! the pool is full. Listens with a backlog of 1024; runs until SIGTERM.
 //!
 //! ```text
 //! cargo run --release --example fcgi_hello -- /tmp/fcgi_hello.sock
@@ -14,8 +14,8 @@
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 
-use socketserver::fcgi::{remove_stale_socket, FcgiHandler, FcgiPoolUnixStreamServer, FcgiRequest};
-use socketserver::BaseServer;
+use socketserver::fcgi::{remove_stale_socket, FcgiHandler, FcgiRequest};
+use socketserver::{BaseServer, ThreadPoolUnixStreamServer};
 
 /// The whole response, headers and body: one STDOUT record.
 const RESPONSE: &[u8] =
@@ -36,7 +36,7 @@ fn main() -> socketserver::Result<()> {
         .unwrap_or_else(|| "/tmp/fcgi_hello.sock".into());
     // A socket file left by a killed run is removed; a live server's is not.
     remove_stale_socket(&path)?;
-    let mut server = FcgiPoolUnixStreamServer::unbound(&path, Hello)?;
+    let mut server = ThreadPoolUnixStreamServer::unbound(&path, Hello)?;
     // nginx opens connections in bursts; a full accept queue on a unix socket is an
     // immediate 502.
     server.request_queue_size = socketserver::fcgi::BACKLOG;

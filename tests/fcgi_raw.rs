@@ -15,9 +15,7 @@ use std::time::{Duration, Instant};
 use common::Running;
 use fcgi_common::*;
 use socketserver::fcgi::record::{pack_pair, pack_rec_into, Header, Request};
-use socketserver::fcgi::{
-    fastcgi_server, remove_stale_socket, FcgiPoolUnixStreamServer, FnHandler,
-};
+use socketserver::fcgi::{fastcgi_server, remove_stale_socket, FnHandler};
 use socketserver::{
     BaseServer, TcpServer, ThreadPoolTcpServer, ThreadPoolUnixStreamServer, ThreadingTcpServer,
     ThreadingUnixStreamServer, UnixStreamServer,
@@ -827,15 +825,6 @@ fn every_stream_server_and_mixin_serves_fastcgi() {
     let r = Running::start(ThreadPoolTcpServer::new(("127.0.0.1", 0), Probe::default()).unwrap());
     check_server(Err(r.server.server_address));
     drop(r);
-    let r =
-        Running::start(FcgiPoolUnixStreamServer::new(p("fpool.sock"), Probe::default()).unwrap());
-    check_server(Ok(&p("fpool.sock")));
-    drop(r);
-    let r = Running::start(
-        socketserver::fcgi::FcgiPoolTcpServer::new(("127.0.0.1", 0), Probe::default()).unwrap(),
-    );
-    check_server(Err(r.server.server_address));
-    drop(r);
     // ForkingUnixStreamServer: tests/fcgi_forking.rs (it needs a single-threaded process).
 }
 
@@ -929,9 +918,10 @@ fn fnhandler_runs_on_any_server() {
 fn idle_kept_connections_give_their_worker_to_waiting_ones() {
     let dir = tempfile::tempdir().unwrap();
 
-    // ThreadPoolMixIn: the second connection waits behind the idle one.
+    // Without parking: the second connection waits behind the idle one.
     let path = dir.path().join("pool.sock");
     let mut server = ThreadPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
+    server.park_idle = false;
     server.max_workers = 1;
     server.queue_depth = 4;
     let _r = Running::start(server);
@@ -947,12 +937,12 @@ fn idle_kept_connections_give_their_worker_to_waiting_ones() {
     let starved = b.read(&mut buf);
     assert!(
         starved.is_err(),
-        "ThreadPoolMixIn: B waits while A idles (the problem)"
+        "without parking: B waits while A idles (the problem)"
     );
 
-    // FcgiPoolMixIn: A is parked (not closed), B is served at once, then A again.
+    // Parking: A is parked (not closed), B is served at once, then A again.
     let path = dir.path().join("fpool.sock");
-    let mut server = FcgiPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
+    let mut server = ThreadPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
     server.max_workers = 1;
     server.queue_depth = 4;
     let r = Running::start(server);
@@ -960,7 +950,7 @@ fn idle_kept_connections_give_their_worker_to_waiting_ones() {
     a.write_all(&get(1, true, "/", "a")).unwrap();
     let mut ra = Reader::new(a.try_clone().unwrap());
     ra.until_end(1).assert_well_formed(1);
-    assert_eq!(r.server.parked(), 0, "not parked while nobody waits");
+    assert_eq!(r.server.stats().parked, 0, "not parked while nobody waits");
     // A is idle now; B arrives.
     let start = Instant::now();
     let mut b = unix(&path);
@@ -969,17 +959,17 @@ fn idle_kept_connections_give_their_worker_to_waiting_ones() {
     reply.assert_well_formed(1);
     assert_eq!(reply.body(), b"GET b\n");
     assert!(start.elapsed() < Duration::from_secs(2));
-    assert_eq!(r.server.parked(), 1, "A was parked to make room");
+    assert_eq!(r.server.stats().parked, 1, "A was parked to make room");
     // A's next request brings it back to a worker.
     for i in 2..5u16 {
         a.write_all(&get(i, true, "/", "a again")).unwrap();
         assert_eq!(ra.until_end(i).body(), b"GET a again\n");
     }
-    assert_eq!(r.server.parked(), 0);
+    assert_eq!(r.server.stats().parked, 0);
 
     // Not saturated: a kept connection stays open while another is served.
     let mut server =
-        FcgiPoolUnixStreamServer::new(dir.path().join("f2.sock"), Probe::default()).unwrap();
+        ThreadPoolUnixStreamServer::new(dir.path().join("f2.sock"), Probe::default()).unwrap();
     server.max_workers = 2;
     let _r2 = Running::start(server);
     let mut a = unix(&dir.path().join("f2.sock"));
@@ -995,7 +985,7 @@ fn idle_kept_connections_give_their_worker_to_waiting_ones() {
 fn a_busy_kept_connection_is_not_cut_and_hands_over_after_its_request() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("busy.sock");
-    let mut server = FcgiPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
+    let mut server = ThreadPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
     server.max_workers = 1;
     let r = Running::start(server);
     let mut a = unix(&path);
@@ -1020,7 +1010,7 @@ fn a_busy_kept_connection_is_not_cut_and_hands_over_after_its_request() {
 fn parked_connections_time_out_and_close_with_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("park.sock");
-    let mut server = FcgiPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
+    let mut server = ThreadPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
     server.max_workers = 1;
     server.idle_timeout = Some(Duration::from_millis(300));
     let r = Running::start(server);
@@ -1030,7 +1020,7 @@ fn parked_connections_time_out_and_close_with_the_server() {
     a.write_all(&get(1, true, "/", "a")).unwrap();
     ra.until_end(1).assert_well_formed(1);
     exchange_unix(&path, &get(1, false, "/", "b"), 1).assert_well_formed(1);
-    assert_eq!(r.server.parked(), 1);
+    assert_eq!(r.server.stats().parked, 1);
     let start = Instant::now();
     assert!(
         ra.at_eof(),
@@ -1043,9 +1033,9 @@ fn parked_connections_time_out_and_close_with_the_server() {
     c.write_all(&get(1, true, "/", "c")).unwrap();
     rc.until_end(1).assert_well_formed(1);
     exchange_unix(&path, &get(1, false, "/", "d"), 1).assert_well_formed(1);
-    assert_eq!(r.server.parked(), 1);
+    assert_eq!(r.server.stats().parked, 1);
     let server = r.stop();
-    assert_eq!(server.parked(), 0);
+    assert_eq!(server.stats().parked, 0);
     assert!(rc.at_eof());
 }
 
@@ -1053,7 +1043,7 @@ fn parked_connections_time_out_and_close_with_the_server() {
 fn server_close_ends_idle_kept_connections_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("close.sock");
-    let mut server = FcgiPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
+    let mut server = ThreadPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
     server.max_workers = 4;
     let r = Running::start(server);
     // Three kept connections idle on their workers (the pool is not saturated).
@@ -1082,7 +1072,7 @@ fn server_close_ends_idle_kept_connections_at_once() {
 fn a_hundred_kept_connections_share_two_workers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hundred.sock");
-    let mut server = FcgiPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
+    let mut server = ThreadPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
     server.max_workers = 2;
     server.queue_depth = 2;
     let _r = Running::start(server);
@@ -1109,10 +1099,10 @@ fn a_hundred_kept_connections_share_two_workers() {
 }
 
 #[test]
-fn fcgi_pool_workers_start_as_needed_up_to_the_limit() {
+fn pool_workers_start_as_needed_up_to_the_limit() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("grow.sock");
-    let mut server = FcgiPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
+    let mut server = ThreadPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
     server.max_workers = 6;
     let r = Running::start(server);
     for _ in 0..5 {
@@ -1120,7 +1110,11 @@ fn fcgi_pool_workers_start_as_needed_up_to_the_limit() {
     }
     // One at a time: one worker, or two when a connection arrives while the previous
     // one's worker is still closing it.
-    assert!(r.server.workers() <= 2, "{} workers", r.server.workers());
+    assert!(
+        r.server.stats().started <= 2,
+        "{} workers",
+        r.server.stats().started
+    );
     // 10 requests of 200 ms at once: 6 workers, not more.
     let clients: Vec<_> = (0..10)
         .map(|_| {
@@ -1133,14 +1127,14 @@ fn fcgi_pool_workers_start_as_needed_up_to_the_limit() {
     for c in clients {
         c.join().unwrap();
     }
-    assert_eq!(r.server.workers(), 6);
+    assert_eq!(r.server.stats().started, 6);
 }
 
 #[test]
 fn many_connections_at_once_on_a_small_fcgi_pool() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("many.sock");
-    let mut server = FcgiPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
+    let mut server = ThreadPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
     server.max_workers = 2;
     server.queue_depth = 2;
     let _r = Running::start(server);

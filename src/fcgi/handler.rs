@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use super::conn::{reply, Event, Input, OutBuf, DRAIN_LIMIT};
 use super::params::Params;
-use super::pool::{idle_wait, Idle, IdleWait};
 use super::record::{
     pack_end_request, PairDecoder, ProtocolError, Request, Role, Status, FCGI_KEEP_CONN,
     MAX_PARAMS_SIZE,
@@ -15,6 +14,7 @@ use super::record::{
 use crate::address::Address;
 use crate::error::Result;
 use crate::handler::{marker, run_phases, RequestHandlerClass};
+use crate::server::park::{self, Idle};
 use crate::server::{lock, ServerRef};
 use crate::socket::Connection;
 
@@ -434,15 +434,7 @@ fn serve_connection<H: FcgiHandler>(
     st.input.max_conns = handler.max_conns();
     st.input.max_reqs = handler.max_reqs();
     st.decoder.set_limit(handler.max_params_size());
-    let idle = IdleWait::current();
-    let result = serve_requests(
-        handler,
-        conn,
-        client_address,
-        server,
-        &mut st,
-        idle.as_ref(),
-    );
+    let result = serve_requests(handler, conn, client_address, server, &mut st);
     ConnState::give_back(st);
     result
 }
@@ -466,21 +458,20 @@ fn serve_requests<H: FcgiHandler>(
     client_address: &Address,
     server: &ServerRef,
     st: &mut ConnState,
-    idle: Option<&IdleWait>,
 ) -> Result<()> {
     let mut served = 0u64;
-    // The read timeout the pool (or the handler) gave this connection.
-    let idle_timeout = idle.and_then(|i| handler.timeout().or(i.idle_timeout()));
     loop {
-        // Between requests on a kept connection, on an `FcgiPoolMixIn` worker: wait for
-        // the next request here, unless the pool needs the worker (the connection is
-        // then parked until its next request arrives).
+        // Between requests on a kept connection, on a pool worker: wait for the next
+        // request here, unless the pool needs the worker — the connection is then
+        // parked until its next request arrives, and served by a fresh handler call.
         if served > 0 && st.input.at_boundary() {
-            if let Some(idle) = idle {
-                match idle_wait(idle, conn, client_address, idle_timeout)? {
-                    Idle::Serve => {}
-                    Idle::Park | Idle::Close => return Ok(()),
+            match park::wait_for_more(conn)? {
+                Idle::Data => {}
+                Idle::Park => {
+                    park::park();
+                    return Ok(());
                 }
+                Idle::TimedOut => return Ok(()),
             }
         }
         let event = match st.input.next_event(conn) {

@@ -70,21 +70,20 @@
 //!
 //! [`FcgiHandler`] works with every stream server and mix-in of the crate:
 //! `UnixStreamServer`, `TcpServer`, `ThreadingUnixStreamServer`, `ThreadingTcpServer`,
-//! `ForkingUnixStreamServer`, `ThreadPoolUnixStreamServer` — and [`FcgiPoolMixIn`], a
-//! bounded pool whose idle kept-open connections are parked (no worker, no thread) when
-//! new connections wait, so that nginx's kept connections cannot starve new ones (see
-//! its documentation). [`fastcgi`] and the examples listen with a backlog of
+//! `ForkingUnixStreamServer`, `ThreadPoolUnixStreamServer`. On the bounded pool
+//! ([`ThreadPoolMixIn`](crate::ThreadPoolMixIn)) an idle kept-open connection is
+//! [parked](crate::server::park) — no worker, no thread — as soon as new connections
+//! wait for a worker, so nginx's kept connections cannot starve new ones (flup's pool
+//! can: nginx answers 504). [`fastcgi`] and the examples listen with a backlog of
 //! [`BACKLOG`] (1024): nginx opens connections in bursts.
 
 mod conn;
 mod handler;
 mod params;
-mod pool;
 pub mod record;
 mod serve;
 
 pub use handler::{FcgiHandler, FcgiRequest, Stderr, Stdin, Stdout, MAX_CONNS};
 pub use params::{Params, ParamsIter};
-pub use pool::{FcgiPoolMixIn, FcgiPoolTcpServer, FcgiPoolUnixStreamServer};
 pub use record::{Header, ProtocolError, Request, Role, Status};
 pub use serve::{fastcgi, fastcgi_server, remove_stale_socket, FastcgiServer, FnHandler, BACKLOG};

@@ -4,6 +4,7 @@ use std::fmt;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -56,8 +57,9 @@ pub const MAX_PARKED: usize = 4096;
 /// ```
 pub struct ThreadPoolMixIn<S: BaseServer> {
     server: S,
-    /// How many requests run at once (worker threads). Default 64. Read when the first
-    /// request arrives.
+    /// How many requests run at once (worker threads). Default 64. Workers start as
+    /// requests need them — one more whenever a request would otherwise wait — up to
+    /// this many, and then stay: a pool sized for bursts costs nothing until the burst.
     pub max_workers: usize,
     /// How many accepted requests may wait for a worker. Default 64.
     pub queue_depth: usize,
@@ -95,7 +97,10 @@ struct AdmissionState {
     in_pool: usize,
     waiting: usize,
     workers: usize,
+    started: usize,
     shutting_down: bool,
+    /// `server_close` runs: every waiting kept-alive connection parks (and is closed).
+    closing: bool,
     pressure: bool,
 }
 
@@ -114,7 +119,7 @@ impl Admission {
 
     /// Makes the pressure descriptor readable exactly while requests wait for a worker.
     fn update_pressure(&self, state: &mut AdmissionState) {
-        let want = state.waiting > 0 || state.in_pool > state.workers;
+        let want = state.waiting > 0 || state.in_pool > state.workers || state.closing;
         if want == state.pressure {
             return;
         }
@@ -132,8 +137,10 @@ impl Admission {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PoolStats {
-    /// Worker threads.
+    /// The most worker threads.
     pub max_workers: usize,
+    /// Worker threads started so far (they start as requests need them).
+    pub started: usize,
     /// Queue places.
     pub queue_depth: usize,
     /// Requests being handled now.
@@ -143,6 +150,8 @@ pub struct PoolStats {
     /// Acceptors blocked because workers and queue are full (0 or 1 with
     /// `serve_forever`).
     pub waiting: usize,
+    /// Kept-alive connections parked: idle, watched, without a worker.
+    pub parked: usize,
 }
 
 impl<S: BaseServer> ThreadPoolMixIn<S> {
@@ -155,10 +164,15 @@ impl<S: BaseServer> ThreadPoolMixIn<S> {
         };
         PoolStats {
             max_workers: self.max_workers,
+            started: state.started,
             queue_depth: self.queue_depth,
             active,
             queued,
             waiting: state.waiting,
+            parked: self
+                .lot
+                .get()
+                .map_or(0, |l| l.count.load(Ordering::Relaxed)),
         }
     }
 
@@ -175,7 +189,7 @@ impl<S: BaseServer> ThreadPoolMixIn<S> {
     fn pool(&self) -> &ThreadPool {
         self.pool.get_or_init(|| {
             threadpool::Builder::new()
-                .num_threads(self.max_workers.max(1))
+                .num_threads(1)
                 .thread_name("socketserver-worker".into())
                 .build()
         })
@@ -227,6 +241,8 @@ impl Drop for Place {
 /// Parked connections and the thread that watches them.
 struct Lot<R> {
     incoming: Mutex<(Vec<(R, Address)>, bool)>,
+    /// Connections handed over and not yet resumed or closed.
+    count: AtomicUsize,
     wake_rx: UnixStream,
     wake_tx: UnixStream,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -239,6 +255,7 @@ impl<R: RequestSocket> Lot<R> {
         wake_tx.set_nonblocking(true)?;
         let lot = Arc::new(Lot {
             incoming: Mutex::new((Vec::new(), false)),
+            count: AtomicUsize::new(0),
             wake_rx,
             wake_tx,
             thread: Mutex::new(None),
@@ -252,9 +269,17 @@ impl<R: RequestSocket> Lot<R> {
     }
 
     /// Hands a connection over; the watcher re-dispatches it when it becomes readable.
-    fn park(&self, request: R, client_address: Address) {
-        lock(&self.incoming).0.push((request, client_address));
+    /// Once the lot has stopped, gives it back (to be shut down).
+    fn park(&self, request: R, client_address: Address) -> Option<R> {
+        let mut incoming = lock(&self.incoming);
+        if incoming.1 {
+            return Some(request);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        incoming.0.push((request, client_address));
+        drop(incoming);
         let _ = (&self.wake_tx).write(&[1]);
+        None
     }
 
     fn stop(&self) {
@@ -297,6 +322,7 @@ impl<R: RequestSocket> Lot<R> {
                 for (r, _) in incoming {
                     this.shutdown_request(r);
                 }
+                self.count.store(0, Ordering::Relaxed);
                 return;
             }
             let now = Instant::now();
@@ -304,14 +330,17 @@ impl<R: RequestSocket> Lot<R> {
             for i in (0..parked.len()).rev() {
                 if set.ready(i + 1) {
                     let (r, a, _) = parked.swap_remove(i);
+                    self.count.fetch_sub(1, Ordering::Relaxed);
                     this.process_request(r, a, &this);
                 } else if parked[i].2 <= now {
                     let (r, _, _) = parked.swap_remove(i);
+                    self.count.fetch_sub(1, Ordering::Relaxed);
                     this.shutdown_request(r);
                 }
             }
             for (r, a) in incoming {
                 if parked.len() >= MAX_PARKED {
+                    self.count.fetch_sub(1, Ordering::Relaxed);
                     this.shutdown_request(r);
                 } else {
                     parked.push((r, a, now + idle));
@@ -360,6 +389,11 @@ impl<S: BaseServer> BaseServer for ThreadPoolMixIn<S> {
                 return;
             }
             state.in_pool += 1;
+            if state.in_pool > state.started && state.started < workers {
+                // A worker for this request; threads never exit, so `started` only grows.
+                state.started += 1;
+                self.pool().clone().set_num_threads(state.started);
+            }
             self.admission.update_pressure(&mut state);
         }
         let place = Place(self.admission.clone());
@@ -388,7 +422,11 @@ impl<S: BaseServer> BaseServer for ThreadPoolMixIn<S> {
                     this.shutdown_request(request);
                 }
                 Ok(()) => match lot {
-                    Some(lot) if parked => lot.park(request, client_address),
+                    Some(lot) if parked => {
+                        if let Some(request) = lot.park(request, client_address) {
+                            this.shutdown_request(request);
+                        }
+                    }
                     _ => this.shutdown_request(request),
                 },
             }
@@ -396,9 +434,15 @@ impl<S: BaseServer> BaseServer for ThreadPoolMixIn<S> {
     }
 
     /// Closes the server and the parked connections; with `block_on_close`, waits for
-    /// the requests in the pool.
+    /// the requests in the pool. Kept-alive connections waiting for their next request
+    /// are closed at once rather than after their idle timeout.
     fn server_close(&self) {
         self.server.server_close();
+        {
+            let mut state = lock(&self.admission.state);
+            state.closing = true;
+            self.admission.update_pressure(&mut state);
+        }
         if let Some(lot) = self.lot.get() {
             lot.stop();
         }
