@@ -1,6 +1,6 @@
 //! The benchmark's static file server (DESIGN.md §5): `static_files PORT DIR` serves
 //! `DIR/<file>` at `/<file>` on 127.0.0.1, HTTP/1.1 keep-alive, files sent with
-//! `sendfile`, no request log.
+//! `sendfile`, no request log, `Connection: close` answered in kind.
 //!
 //! ```text
 //! cargo run --release --example static_files -- 8082 /srv/www
@@ -17,6 +17,9 @@ fn main() -> socketserver::Result<()> {
     let mut handler = SimpleHttpRequestHandler::new(dir);
     handler.protocol_version = "HTTP/1.1".into();
     handler.log_requests = false;
+    // Answer `Connection: close` with `Connection: close`, so that a client that asked
+    // to close does not try a second request on the connection.
+    handler.announce_close = true;
     let server = ThreadingHttpServer::new(("127.0.0.1", port), handler)?;
     println!("Serving HTTP on 127.0.0.1 port {}", server.server_port);
     Arc::new(server).serve_forever(socketserver::POLL_INTERVAL)

@@ -433,4 +433,18 @@ fn static_files_serves_with_keep_alive() {
         "1\n0\n",
         "the second request reused the connection"
     );
+    // A client that asks to close is told the connection closes (announce_close)...
+    let o = curl(&["-si", "-H", "Connection: close", &hello]).unwrap();
+    let t = text(&o);
+    assert!(t.contains("\r\nConnection: close\r\n"), "{t}");
+    let o = curl(&["-si", &hello]).unwrap();
+    assert!(!text(&o).contains("Connection:"), "{}", text(&o));
+    // ... so wrk's close runs see no errors (it would count one per request otherwise).
+    if let Some(wrk) = require("wrk") {
+        let o =
+            run(Command::new(wrk).args(["-t1", "-c8", "-d1s", "-H", "Connection: close", &hello]));
+        let t = text(&o);
+        assert!(!t.contains("Socket errors"), "{t}");
+        assert!(t.contains("requests in"), "{t}");
+    }
 }
