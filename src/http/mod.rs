@@ -10,6 +10,7 @@ pub mod headers;
 pub mod listing;
 pub mod mime;
 mod minimal;
+mod open_files;
 pub mod parse;
 pub mod parsedate;
 pub mod pyrepr;

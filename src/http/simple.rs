@@ -4,13 +4,15 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::handler::{BaseHttpRequestHandler, HttpRequest};
 use super::listing::{list_directory_html, Entry, LISTING_CONTENT_TYPE};
 use super::mime::ExtensionsMap;
+use super::open_files::OpenFiles;
 use super::parsedate::{is_not_modified, mtime_seconds};
 use super::url::{directory_redirect_location, translate_path, TranslateError};
 use crate::error::{Error, Result};
@@ -75,6 +77,8 @@ pub struct SimpleHttpRequestHandler {
     pub log_requests: bool,
     /// Python's `timeout` for the connection. `None` by default.
     pub timeout: Option<Duration>,
+    /// Files served lately, kept open (shared by clones of the handler).
+    open_files: Arc<OpenFiles>,
 }
 
 impl fmt::Debug for SimpleHttpRequestHandler {
@@ -97,8 +101,9 @@ impl fmt::Debug for SimpleHttpRequestHandler {
 pub enum Body {
     /// `len` bytes of `file` from `offset`, sent with `sendfile`.
     File {
-        /// The open file.
-        file: File,
+        /// The open file (shared with other requests for it: read it with positioned
+        /// reads such as `read_at`, as `sendfile` does).
+        file: Arc<File>,
         /// Where to start.
         offset: u64,
         /// How many bytes.
@@ -123,6 +128,7 @@ impl SimpleHttpRequestHandler {
             announce_close: false,
             log_requests: true,
             timeout: None,
+            open_files: Arc::default(),
         }
     }
 
@@ -162,7 +168,7 @@ impl SimpleHttpRequestHandler {
         // One open and one fstat answer "is it a directory?" and "can it be served?"
         // for the usual case; a stat decides only when the open fails (an unreadable
         // directory must still be told from a missing file).
-        let mut opened = open_any(&path);
+        let mut opened = self.open_files.open(&path);
         let is_dir = match &opened {
             Some((_, meta)) => meta.is_dir(),
             None => path.is_dir(),
@@ -179,7 +185,8 @@ impl SimpleHttpRequestHandler {
             }
             let index = self.index_pages.iter().find_map(|i| {
                 let candidate = path.join(i);
-                open_any(&candidate)
+                self.open_files
+                    .open(&candidate)
                     .filter(|(_, meta)| meta.is_file())
                     .map(|found| (candidate, found))
             });
@@ -325,19 +332,6 @@ impl SimpleHttpRequestHandler {
         }
         Ok(())
     }
-}
-
-/// Opens `path` for reading (following symlinks, as Python does) with its metadata.
-/// Non-blocking, so that a FIFO cannot hold the thread: Python would open a FIFO or a
-/// device and wait; the caller serves only regular files and answers 404 for the rest.
-fn open_any(path: &Path) -> Option<(File, std::fs::Metadata)> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .ok()?;
-    let meta = file.metadata().ok()?;
-    Some((file, meta))
 }
 
 /// `If-None-Match: *` or a list containing `etag` (weak comparison).
