@@ -9,7 +9,9 @@
 //! through the kept descriptor as through a new one, and the length sent is the fresh
 //! `stat`'s; a `chmod` or `chown` makes the file be opened again, with the error that
 //! open gives, as Python opens every time. A path that is gone or now a directory
-//! fails the check and is handled as before. Only regular files are kept, at most
+//! fails the check and is handled as before. Only regular files of at most
+//! [`MAX_SIZE`] bytes are kept — where the `open` is a real part of the cost, and so
+//! that a removed file held open here pins little disk space — and at most
 //! [`CAPACITY`] of them.
 
 use std::fs::{File, Metadata};
@@ -21,6 +23,8 @@ use crate::server::lock;
 
 /// How many files stay open (descriptors the handler holds beyond its requests).
 pub(crate) const CAPACITY: usize = 32;
+/// The largest file kept open.
+pub(crate) const MAX_SIZE: u64 = 64 * 1024;
 
 /// What must not have changed for a kept file to be served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,20 +70,20 @@ impl OpenFiles {
     /// files when `path` still names the kept file unchanged. Non-blocking, so that a
     /// FIFO cannot hold the thread: the caller serves only regular files.
     pub(crate) fn open(&self, path: &Path) -> Option<(Arc<File>, Metadata)> {
-        if let Ok(meta) = std::fs::metadata(path) {
-            if meta.is_file() {
-                let identity = Identity::of(&meta);
-                let kept = lock(&self.kept);
-                if let Some(k) = kept.0.iter().find(|k| k.path == path) {
-                    if k.identity == identity {
-                        return Some((k.file.clone(), meta));
-                    }
+        let meta = std::fs::metadata(path).ok();
+        {
+            let mut kept = lock(&self.kept);
+            if let Some(i) = kept.0.iter().position(|k| k.path == path) {
+                if let Some(meta) = meta.filter(|m| kept.0[i].identity == Identity::of(m)) {
+                    return Some((kept.0[i].file.clone(), meta));
                 }
+                // Changed or gone: let the old descriptor go.
+                kept.0.swap_remove(i);
             }
         }
         let (file, meta) = open_any(path)?;
         let file = Arc::new(file);
-        if meta.is_file() {
+        if meta.is_file() && meta.len() <= MAX_SIZE {
             self.keep(path, Identity::of(&meta), &file);
         }
         Some((file, meta))
@@ -163,14 +167,20 @@ mod tests {
         assert_eq!(read(&d), "three");
         assert_eq!(meta.len(), 5);
 
-        // Removed: not served from the kept descriptor.
+        // Removed: not served from the kept descriptor, which is let go.
         std::fs::remove_file(&p).unwrap();
         assert!(files.open(&p).is_none());
+        assert_eq!(files.len(), 0);
 
-        // A directory is opened, not kept.
+        // A directory is opened, not kept; nor is a large file.
         let (_, meta) = files.open(dir.path()).unwrap();
         assert!(meta.is_dir());
-        assert_eq!(files.len(), 1);
+        let big = dir.path().join("big.bin");
+        std::fs::write(&big, vec![0u8; MAX_SIZE as usize + 1]).unwrap();
+        let (a, _) = files.open(&big).unwrap();
+        let (b, _) = files.open(&big).unwrap();
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_eq!(files.len(), 0);
     }
 
     #[test]
