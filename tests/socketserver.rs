@@ -321,8 +321,10 @@ fn failed_bind_leaks_no_fd() {
         let err = TcpServer::new(("127.0.0.1", port), EchoLine).unwrap_err();
         assert!(matches!(err, Error::Bind { .. }), "{err}");
     }
+    // A leak would add one descriptor per failed bind (1024); the margin is for the
+    // tests running beside this one.
     assert!(
-        open_fds() <= before + 2,
+        open_fds() <= before + 64,
         "fds grew from {before} to {}",
         open_fds()
     );
