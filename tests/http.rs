@@ -816,45 +816,22 @@ fn child_default_logging_server() {
 /// example (skipped without strace, failed under CI).
 #[test]
 fn small_response_is_one_write() {
-    let Some(strace) = common::require("strace") else {
+    let drive = |addr: SocketAddr| {
+        let mut s = connect(addr);
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        for _ in 0..5 {
+            s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            let resp = read_response(&mut r, false).unwrap();
+            assert_eq!(resp.body, b"Hello, world!");
+        }
+        s.write_all(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        read_response(&mut r, false).unwrap();
+    };
+    let Some(text) = common::strace_example("hello", &["0"], "write,writev,sendto,sendmsg", drive)
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let trace = dir.path().join("trace");
-    let bin = common::example_bin("hello");
-    let mut child = std::process::Command::new(strace)
-        .args(["-f", "-qq", "-e", "trace=write,writev,sendto,sendmsg", "-o"])
-        .arg(&trace)
-        .arg(&bin)
-        .arg("0")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let addr: SocketAddr = ([127, 0, 0, 1], common::port_in(&line)).into();
-    let mut s = connect(addr);
-    let mut r = BufReader::new(s.try_clone().unwrap());
-    for _ in 0..5 {
-        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-        let resp = read_response(&mut r, false).unwrap();
-        assert_eq!(resp.body, b"Hello, world!");
-    }
-    s.write_all(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    read_response(&mut r, false).unwrap();
-    drop(r);
-    drop(s);
-    // Killing strace would only detach it: stop the traced server itself first.
-    for pid in common::children_of(child.id()) {
-        let _ = std::process::Command::new("kill")
-            .arg(pid.to_string())
-            .status();
-    }
-    let _ = child.wait();
-    let text = std::fs::read_to_string(&trace).unwrap();
     let writes: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("HTTP/1.1 200 OK"))

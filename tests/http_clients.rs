@@ -227,6 +227,57 @@ fn fixture() -> tempfile::TempDir {
     dir
 }
 
+/// How `static_files` sends files: a small one behind its header block in one `send`,
+/// a large one with `sendfile` after the header block; a file served again is not
+/// opened again (counted with strace; skipped without it, failed under CI).
+#[test]
+fn static_files_system_calls() {
+    let dir = fixture();
+    let drive = |addr: std::net::SocketAddr| {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+        for path in ["/hello.txt", "/hello.txt", "/hello.txt", "/big.bin"] {
+            use std::io::Write;
+            write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                r.read_line(&mut line).unwrap();
+                if let Some(v) = line.strip_prefix("Content-Length: ") {
+                    length = v.trim().parse().unwrap();
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            r.read_exact(&mut body).unwrap();
+        }
+    };
+    let Some(text) = common::strace_example(
+        "static_files",
+        &["0", dir.path().to_str().unwrap()],
+        "openat,write,writev,sendto,sendmsg,sendfile",
+        drive,
+    ) else {
+        return;
+    };
+    let small: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("Content-Length: 12\\r\\n"))
+        .collect();
+    assert_eq!(small.len(), 3, "{text}");
+    for w in &small {
+        assert!(
+            w.contains("hello, file"),
+            "header and file in one send: {w}"
+        );
+    }
+    let opens = text.lines().filter(|l| l.contains("hello.txt")).count();
+    assert_eq!(opens, 1, "opened once, then kept: {text}");
+    assert!(text.contains("sendfile("), "the large file: {text}");
+}
+
 #[test]
 fn http_server_with_curl_ranges_and_conditionals() {
     let dir = fixture();

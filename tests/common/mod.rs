@@ -260,3 +260,44 @@ pub fn children_of(pid: u32) -> Vec<u32> {
     }
     out
 }
+
+/// Runs example `name` with `args` under `strace -f -e trace=SYSCALLS`, lets `drive`
+/// talk to it at the address of its serving line, stops it, and returns the trace.
+/// `None` (after a skip line) without strace; under CI a missing strace fails.
+pub fn strace_example(
+    name: &str,
+    args: &[&str],
+    syscalls: &str,
+    drive: impl FnOnce(SocketAddr),
+) -> Option<String> {
+    let strace = require("strace")?;
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace");
+    let mut child = Command::new(strace)
+        .args([
+            "-f",
+            "-qq",
+            "-s",
+            "4096",
+            "-e",
+            &format!("trace={syscalls}"),
+            "-o",
+        ])
+        .arg(&trace)
+        .arg(example_bin(name))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    drive(([127, 0, 0, 1], port_in(&line)).into());
+    // Killing strace would only detach it: stop the traced server itself first.
+    for pid in children_of(child.id()) {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    }
+    let _ = child.wait();
+    Some(std::fs::read_to_string(&trace).unwrap())
+}
