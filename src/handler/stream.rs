@@ -163,25 +163,25 @@ impl<'a> SocketWriter<'a> {
     /// one the buffered bytes go first, flagged so that the kernel packs them with the
     /// start of the file (`MSG_MORE`), and the file is copied by the kernel
     /// (`sendfile`), never through this process's memory. Where `sendfile` is not
-    /// available it falls back to a copy through a 64 KiB buffer.
+    /// available, or on TLS, it falls back to a copy through a 64 KiB buffer.
     pub fn send_file(&mut self, file: &std::fs::File, offset: u64, len: u64) -> io::Result<()> {
         use std::os::fd::AsRawFd;
-        if self.connection.is_tls() {
-            // The bytes must go through the TLS session: no kernel shortcut.
-            self.flush()?;
-            return copy_file(self.connection, file, offset, len);
-        }
+        use std::os::unix::fs::FileExt;
         if len <= SMALL_FILE as u64 {
             // A small file costs less copied behind the header block and sent in one
             // `send` than spliced by `sendfile` after a corked header.
             let start = self.buf.len();
             self.buf.resize(start + len as usize, 0);
-            let read = read_exact_at(file, &mut self.buf[start..], offset);
-            if let Err(e) = read {
+            if let Err(e) = file.read_exact_at(&mut self.buf[start..], offset) {
                 self.buf.truncate(start);
                 return Err(e);
             }
             return self.flush();
+        }
+        if self.connection.is_tls() {
+            // The bytes must go through the TLS session: no kernel shortcut.
+            self.flush()?;
+            return copy_file(self.connection, file, offset, len);
         }
         let fd = self.connection.as_raw_fd();
         let mut head = 0;
@@ -247,40 +247,15 @@ fn is_unsupported(e: &io::Error) -> bool {
 /// larger ones with `sendfile`.
 const SMALL_FILE: usize = 16 * 1024;
 
-/// `read_exact` at `offset`; a file shorter than announced is an error.
-fn read_exact_at(file: &std::fs::File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    while !buf.is_empty() {
-        match file.read_at(buf, offset) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the file is shorter than its announced length",
-                ))
-            }
-            Ok(n) => {
-                buf = &mut buf[n..];
-                offset += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
 fn copy_file(mut conn: &Connection, file: &std::fs::File, offset: u64, len: u64) -> io::Result<()> {
     use std::os::unix::fs::FileExt;
     let mut buf = vec![0u8; 64 * 1024];
     let mut done = 0u64;
     while done < len {
         let want = (len - done).min(buf.len() as u64) as usize;
-        let n = file.read_at(&mut buf[..want], offset + done)?;
-        if n == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        conn.write_all(&buf[..n])?;
-        done += n as u64;
+        file.read_exact_at(&mut buf[..want], offset + done)?;
+        conn.write_all(&buf[..want])?;
+        done += want as u64;
     }
     Ok(())
 }

@@ -97,7 +97,6 @@ struct AdmissionState {
     in_pool: usize,
     waiting: usize,
     workers: usize,
-    started: usize,
     shutting_down: bool,
     /// `server_close` runs: every waiting kept-alive connection parks (and is closed).
     closing: bool,
@@ -164,7 +163,7 @@ impl<S: BaseServer> ThreadPoolMixIn<S> {
         };
         PoolStats {
             max_workers: self.max_workers,
-            started: state.started,
+            started: self.pool.get().map_or(0, ThreadPool::max_count),
             queue_depth: self.queue_depth,
             active,
             queued,
@@ -389,10 +388,10 @@ impl<S: BaseServer> BaseServer for ThreadPoolMixIn<S> {
                 return;
             }
             state.in_pool += 1;
-            if state.in_pool > state.started && state.started < workers {
-                // A worker for this request; threads never exit, so `started` only grows.
-                state.started += 1;
-                self.pool().clone().set_num_threads(state.started);
+            // Under the admission lock, so the count only grows, one at a time.
+            let started = self.pool().max_count();
+            if state.in_pool > started && started < workers {
+                self.pool().clone().set_num_threads(started + 1);
             }
             self.admission.update_pressure(&mut state);
         }
