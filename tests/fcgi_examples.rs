@@ -168,13 +168,7 @@ fn cgi_fcgi_against_fastai_test_handler() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("test.sock");
-    let mut child = Command::new(example_bin("fcgi_test_handler"))
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for("the socket", 10, || path.exists());
+    let child = start_test_handler(&path);
     let out = cgi_fcgi(
         path.to_str().unwrap(),
         &[
@@ -190,16 +184,8 @@ fn cgi_fcgi_against_fastai_test_handler() {
         out.stdout,
         b"Content-type: text/html\r\n\r\n<html>foobar</html>\n"
     );
-    assert!(child.wait().unwrap().success());
-    let mut printed = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut printed)
-        .unwrap();
     assert_eq!(
-        printed,
+        test_handler_printed(child),
         "query: a=1\ncontent type: application/json\nstdin: test\n"
     );
 }

@@ -3,6 +3,7 @@
 //! process, so this test has its own `main` (`harness = false`): started plainly it is
 //! the client; with `FCGI_FORK_SERVER` set it is the server, on its main thread.
 
+mod common;
 mod fcgi_common;
 
 use std::io::{BufRead, BufReader, Write};

@@ -8,7 +8,6 @@
 mod common;
 mod fcgi_common;
 
-use std::io::Read;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -649,14 +648,7 @@ fn nginx_memory_flat_across_1mib_upload_and_response() {
 fn nginx_fastai_test_handler_example() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("test.sock");
-    let bin = example_bin("fcgi_test_handler");
-    let mut child = Command::new(&bin)
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for("the socket", 10, || path.exists());
+    let mut child = start_test_handler(&path);
     let Some(ng) = Nginx::start(&[front(unix_target(&path), Keep::No)]) else {
         let _ = child.kill();
         let _ = child.wait();
@@ -676,16 +668,8 @@ fn nginx_fastai_test_handler_example() {
     assert_eq!(r.code, 200);
     assert_eq!(r.body, b"<html>foobar</html>\n");
     // It served its one request and exited, like the notebook's handle_request().
-    assert!(child.wait().unwrap().success());
-    let mut printed = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut printed)
-        .unwrap();
     assert_eq!(
-        printed,
+        test_handler_printed(child),
         "query: a=1\ncontent type: application/json\nstdin: test\n"
     );
 }

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -15,6 +15,8 @@ use socketserver::fcgi::record::{
     pack_begin_request, pack_pair, pack_rec_into, unpack_rec, Request,
 };
 use socketserver::fcgi::{FcgiHandler, FcgiRequest};
+
+pub use crate::common::example_bin;
 use socketserver::{delegate_base_server, Address, BaseServer, Connection};
 
 // ---------------------------------------------------------------------------------------
@@ -507,16 +509,6 @@ pub fn start_example(name: &str, args: &[&str]) -> (Proc, String) {
     )
 }
 
-/// Path of a built example.
-pub fn example_bin(name: &str) -> PathBuf {
-    let mut p = std::env::current_exe().unwrap();
-    p.pop();
-    if p.ends_with("deps") {
-        p.pop();
-    }
-    p.join("examples").join(name)
-}
-
 /// A kernel-chosen free TCP port on 127.0.0.1 (released at once for the caller to bind).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -556,4 +548,31 @@ pub fn threads_of(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .unwrap()
         .count()
+}
+
+/// Starts the fast.ai `TestHandler` example on the unix socket `path`, its stdout
+/// piped, and waits for the socket.
+pub fn start_test_handler(path: &Path) -> Child {
+    let child = Command::new(example_bin("fcgi_test_handler"))
+        .arg(path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the socket", 10, || path.exists());
+    child
+}
+
+/// Waits for the `TestHandler` example to exit after its one request (as the
+/// notebook's `handle_request()` does) and returns what it printed.
+pub fn test_handler_printed(mut child: Child) -> String {
+    assert!(child.wait().unwrap().success());
+    let mut printed = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut printed)
+        .unwrap();
+    printed
 }
