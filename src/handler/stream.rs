@@ -69,14 +69,18 @@ impl<'a> StreamRequest<'a> {
 /// 8 KiB buffer, 0 unbuffered — never reads past what was asked, so a child process can
 /// read the rest from the socket — and n a buffer of n bytes.
 pub(crate) fn reader(connection: &Connection, rbufsize: isize) -> BufReader<&Connection> {
-    let capacity = match rbufsize {
+    BufReader::with_capacity(rbuf_capacity(rbufsize), connection)
+}
+
+/// The read buffer's size for Python's `rbufsize`.
+pub(crate) fn rbuf_capacity(rbufsize: isize) -> usize {
+    match rbufsize {
         n if n < 0 => DEFAULT_BUFFER_SIZE,
         // A one-byte buffer: `read_line` takes one byte per call, and larger reads
         // bypass the buffer, so nothing beyond the request is consumed.
         0 => 1,
         n => n as usize,
-    };
-    BufReader::with_capacity(capacity, connection)
+    }
 }
 
 /// The stream handler's class attributes, read once per request.

@@ -11,7 +11,7 @@ use super::pyrepr::{escape_control_chars, html_escape, py_repr};
 use super::status::responses;
 use crate::address::Address;
 use crate::error::{Error, Result};
-use crate::handler::stream::{reader, StreamOptions};
+use crate::handler::stream::{rbuf_capacity, StreamOptions};
 use crate::handler::{marker, run_phases, RequestHandlerClass, SocketWriter};
 use crate::server::park::{self, Idle};
 use crate::server::ServerRef;
@@ -408,7 +408,7 @@ impl<'a> HttpRequest<'a> {
             client_address,
             server,
             rfile: BufReader::with_capacity(
-                reader(connection, options.rbufsize).capacity(),
+                rbuf_capacity(options.rbufsize),
                 ConnectionReader::new(connection),
             ),
             wfile: SocketWriter::new(connection, options.wbufsize),

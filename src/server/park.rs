@@ -21,7 +21,6 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
 
 use crate::socket::Connection;
-use crate::sys::PollSet;
 
 thread_local! {
     /// The pool's pressure descriptor while a pool worker runs a handler, and whether the
@@ -65,13 +64,10 @@ pub fn wait_for_more(connection: &Connection) -> io::Result<Idle> {
         return Ok(Idle::Data);
     }
     let timeout = connection.timeout()?;
-    let mut set = PollSet::default();
-    set.push(connection.as_raw_fd());
-    set.push(pressure);
-    set.poll(timeout)?;
-    Ok(if set.ready(0) {
+    let [data, needed] = crate::sys::poll_read([connection.as_raw_fd(), pressure], timeout)?;
+    Ok(if data {
         Idle::Data
-    } else if set.ready(1) {
+    } else if needed {
         Idle::Park
     } else if timeout.is_some() {
         Idle::TimedOut

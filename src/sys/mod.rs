@@ -18,24 +18,7 @@ pub(crate) fn poll_read<const N: usize>(
         events: libc::POLLIN,
         revents: 0,
     });
-    let deadline = timeout.map(|t| Instant::now() + t);
-    loop {
-        let ms = match deadline {
-            None => -1,
-            Some(d) => millis_until(d),
-        };
-        // SAFETY: `pollfds` is a live, properly initialised array of `pollfd` whose length
-        // is passed alongside it; poll(2) writes only the `revents` fields.
-        let n = unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, ms) };
-        if n >= 0 {
-            break;
-        }
-        let err = io::Error::last_os_error();
-        // PEP 475: retry on EINTR with the time that is left, as Python's selectors do.
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
+    poll_fds(&mut pollfds, timeout)?;
     let mut ready = [false; N];
     for (r, p) in ready.iter_mut().zip(&pollfds) {
         if p.revents & libc::POLLNVAL != 0 {
@@ -69,21 +52,7 @@ impl PollSet {
 
     /// Waits until one descriptor is readable (or hung up), or `timeout` passes.
     pub(crate) fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        loop {
-            let ms = deadline.map_or(-1, millis_until);
-            // SAFETY: `fds` is a live array of initialised pollfd whose length is passed
-            // alongside it; poll(2) writes only the `revents` fields.
-            let n =
-                unsafe { libc::poll(self.fds.as_mut_ptr(), self.fds.len() as libc::nfds_t, ms) };
-            if n >= 0 {
-                return Ok(());
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
-            }
-        }
+        poll_fds(&mut self.fds, timeout)
     }
 
     /// Whether descriptor `i` is readable, hung up or in error after [`poll`](Self::poll).
@@ -91,6 +60,25 @@ impl PollSet {
         self.fds.get(i).is_some_and(|p| {
             p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
         })
+    }
+}
+
+/// poll(2) on `fds` until one is ready or `timeout` passes, retried on EINTR with the
+/// time that is left (PEP 475, as Python's selectors do).
+fn poll_fds(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<()> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let ms = deadline.map_or(-1, millis_until);
+        // SAFETY: `fds` is a live slice of initialised `pollfd` whose length is passed
+        // alongside it; poll(2) writes only the `revents` fields.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        if n >= 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
     }
 }
 
