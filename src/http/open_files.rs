@@ -59,6 +59,21 @@ struct Kept {
     file: Arc<File>,
 }
 
+/// What a path names, from one `stat`: its metadata (`None`: nothing there, or no
+/// access), and for a regular file that could be opened, the open file.
+#[derive(Debug)]
+pub(crate) struct Lookup {
+    pub(crate) meta: Option<Metadata>,
+    pub(crate) file: Option<Arc<File>>,
+}
+
+impl Lookup {
+    /// The open regular file and its metadata.
+    pub(crate) fn file(self) -> Option<(Arc<File>, Metadata)> {
+        Some((self.file?, self.meta?))
+    }
+}
+
 /// The kept files of one handler (shared by its clones).
 #[derive(Debug, Default)]
 pub(crate) struct OpenFiles {
@@ -66,27 +81,39 @@ pub(crate) struct OpenFiles {
 }
 
 impl OpenFiles {
-    /// Opens `path` for reading (following symlinks) with its metadata, from the kept
-    /// files when `path` still names the kept file unchanged. Non-blocking, so that a
-    /// FIFO cannot hold the thread: the caller serves only regular files.
-    pub(crate) fn open(&self, path: &Path) -> Option<(Arc<File>, Metadata)> {
+    /// Looks `path` up (following symlinks, as Python does) with one `stat`, and opens
+    /// it for reading if it is a regular file — from the kept files when `path` still
+    /// names the kept file unchanged. Anything else (a directory, a FIFO) is not opened.
+    pub(crate) fn open(&self, path: &Path) -> Lookup {
         let meta = std::fs::metadata(path).ok();
         {
             let mut kept = lock(&self.kept);
             if let Some(i) = kept.0.iter().position(|k| k.path == path) {
-                if let Some(meta) = meta.filter(|m| kept.0[i].identity == Identity::of(m)) {
-                    return Some((kept.0[i].file.clone(), meta));
+                if meta.as_ref().map(Identity::of) == Some(kept.0[i].identity) {
+                    return Lookup {
+                        file: Some(kept.0[i].file.clone()),
+                        meta,
+                    };
                 }
                 // Changed or gone: let the old descriptor go.
                 kept.0.swap_remove(i);
             }
         }
-        let (file, meta) = open_any(path)?;
+        if !meta.as_ref().is_some_and(Metadata::is_file) {
+            return Lookup { meta, file: None };
+        }
+        // Non-blocking, in case the path turned into a FIFO since the `stat`.
+        let Some((file, meta)) = open_any(path).filter(|(_, m)| m.is_file()) else {
+            return Lookup { meta, file: None };
+        };
         let file = Arc::new(file);
-        if meta.is_file() && meta.len() <= MAX_SIZE {
+        if meta.len() <= MAX_SIZE {
             self.keep(path, Identity::of(&meta), &file);
         }
-        Some((file, meta))
+        Lookup {
+            meta: Some(meta),
+            file: Some(file),
+        }
     }
 
     fn keep(&self, path: &Path, identity: Identity, file: &Arc<File>) {
@@ -115,8 +142,8 @@ impl OpenFiles {
     }
 }
 
-/// Opens `path` for reading (following symlinks, as Python does) with its metadata,
-/// non-blocking: Python would open a FIFO or a device and wait.
+/// Opens `path` for reading with its metadata, non-blocking: Python would open a FIFO
+/// or a device and wait.
 fn open_any(path: &Path) -> Option<(File, Metadata)> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
@@ -146,8 +173,8 @@ mod tests {
         let p = dir.path().join("a.txt");
         std::fs::write(&p, "one").unwrap();
         let files = OpenFiles::default();
-        let (a, _) = files.open(&p).unwrap();
-        let (b, _) = files.open(&p).unwrap();
+        let (a, _) = files.open(&p).file().unwrap();
+        let (b, _) = files.open(&p).file().unwrap();
         assert!(
             Arc::ptr_eq(&a, &b),
             "the second request reuses the open file"
@@ -155,7 +182,7 @@ mod tests {
 
         // Rewritten in place, longer: the new content and the new length.
         std::fs::write(&p, "two!").unwrap();
-        let (c, meta) = files.open(&p).unwrap();
+        let (c, meta) = files.open(&p).file().unwrap();
         assert_eq!(read(&c), "two!");
         assert_eq!(meta.len(), 4);
 
@@ -163,22 +190,24 @@ mod tests {
         let q = dir.path().join("b.txt");
         std::fs::write(&q, "three").unwrap();
         std::fs::rename(&q, &p).unwrap();
-        let (d, meta) = files.open(&p).unwrap();
+        let (d, meta) = files.open(&p).file().unwrap();
         assert_eq!(read(&d), "three");
         assert_eq!(meta.len(), 5);
 
         // Removed: not served from the kept descriptor, which is let go.
         std::fs::remove_file(&p).unwrap();
-        assert!(files.open(&p).is_none());
+        assert!(files.open(&p).file().is_none());
         assert_eq!(files.len(), 0);
 
         // A directory is opened, not kept; nor is a large file.
-        let (_, meta) = files.open(dir.path()).unwrap();
+        let lookup = files.open(dir.path());
+        assert!(lookup.file.is_none());
+        let meta = lookup.meta.unwrap();
         assert!(meta.is_dir());
         let big = dir.path().join("big.bin");
         std::fs::write(&big, vec![0u8; MAX_SIZE as usize + 1]).unwrap();
-        let (a, _) = files.open(&big).unwrap();
-        let (b, _) = files.open(&big).unwrap();
+        let (a, _) = files.open(&big).file().unwrap();
+        let (b, _) = files.open(&big).file().unwrap();
         assert!(!Arc::ptr_eq(&a, &b));
         assert_eq!(files.len(), 0);
     }
@@ -189,11 +218,11 @@ mod tests {
         let p = dir.path().join("secret.txt");
         std::fs::write(&p, "x").unwrap();
         let files = OpenFiles::default();
-        let (a, _) = files.open(&p).unwrap();
+        let (a, _) = files.open(&p).file().unwrap();
         if is_root() {
             // Root opens mode-000 files: check that a change of owner is seen instead.
             std::os::unix::fs::chown(&p, Some(65534), Some(65534)).unwrap();
-            let (b, _) = files.open(&p).unwrap();
+            let (b, _) = files.open(&p).file().unwrap();
             assert!(
                 !Arc::ptr_eq(&a, &b),
                 "the chown is seen, the file opened again"
@@ -202,7 +231,7 @@ mod tests {
         }
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).unwrap();
         assert!(
-            files.open(&p).is_none(),
+            files.open(&p).file().is_none(),
             "the chmod is seen, the open fails"
         );
     }
@@ -221,7 +250,7 @@ mod tests {
         for i in 0..CAPACITY + 10 {
             let p = dir.path().join(format!("{i}.txt"));
             std::fs::write(&p, i.to_string()).unwrap();
-            let (f, _) = files.open(&p).unwrap();
+            let (f, _) = files.open(&p).file().unwrap();
             assert_eq!(read(&f), i.to_string());
         }
         assert_eq!(files.len(), CAPACITY);

@@ -165,14 +165,10 @@ impl SimpleHttpRequestHandler {
             // Python's open() raises a non-OSError here: no response, handle_error.
             Err(e) => return Err(Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e))),
         };
-        // One open and one fstat answer "is it a directory?" and "can it be served?"
-        // for the usual case; a stat decides only when the open fails (an unreadable
-        // directory must still be told from a missing file).
+        // One `stat` answers "is it a directory?"; a regular file is opened (or taken
+        // from the files kept open) to be served.
         let mut opened = self.open_files.open(&path);
-        let is_dir = match &opened {
-            Some((_, meta)) => meta.is_dir(),
-            None => path.is_dir(),
-        };
+        let is_dir = opened.meta.as_ref().is_some_and(|m| m.is_dir());
         if is_dir {
             let location = directory_redirect_location(&h.path)
                 .map_err(|e| Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
@@ -185,15 +181,13 @@ impl SimpleHttpRequestHandler {
             }
             let index = self.index_pages.iter().find_map(|i| {
                 let candidate = path.join(i);
-                self.open_files
-                    .open(&candidate)
-                    .filter(|(_, meta)| meta.is_file())
-                    .map(|found| (candidate, found))
+                let found = self.open_files.open(&candidate);
+                found.file.is_some().then_some((candidate, found))
             });
             match index {
                 Some((index, found)) => {
                     path = index;
-                    opened = Some(found);
+                    opened = found;
                 }
                 None => return self.list_directory(h, &path),
             }
@@ -203,7 +197,7 @@ impl SimpleHttpRequestHandler {
             h.send_error_message(404, "File not found")?;
             return Ok(None);
         }
-        let Some((file, meta)) = opened.filter(|(_, meta)| meta.is_file()) else {
+        let Some((file, meta)) = opened.file() else {
             h.send_error_message(404, "File not found")?;
             return Ok(None);
         };
