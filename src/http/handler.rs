@@ -465,13 +465,12 @@ impl<'a> HttpRequest<'a> {
             return Ok(());
         }
         let message = message.unwrap_or_else(|| responses(code).map(|r| r.0).unwrap_or(""));
-        check_header_text(message)?;
-        let buf = &mut self.headers_buffer;
-        push_latin1(buf, self.protocol_version)?;
-        let _ = write!(ByteWriter(buf), " {code} ");
-        push_latin1(buf, message)?;
-        buf.extend_from_slice(b"\r\n");
-        Ok(())
+        push_status_line(
+            &mut self.headers_buffer,
+            self.protocol_version,
+            code,
+            message,
+        )
     }
 
     /// Python's `send_header(keyword, value)`: buffers `keyword: value`; a `Connection`
@@ -481,14 +480,11 @@ impl<'a> HttpRequest<'a> {
     /// it, which lets a reflected value split the response), as is a character outside
     /// Latin-1 (Python raises `UnicodeEncodeError`).
     pub fn send_header(&mut self, keyword: &str, value: &str) -> Result<()> {
-        check_header_text(keyword)?;
-        check_header_text(value)?;
-        if !self.is_http_09() {
-            let buf = &mut self.headers_buffer;
-            push_latin1(buf, keyword)?;
-            buf.extend_from_slice(b": ");
-            push_latin1(buf, value)?;
-            buf.extend_from_slice(b"\r\n");
+        if self.is_http_09() {
+            check_header_text(keyword)?;
+            check_header_text(value)?;
+        } else {
+            push_header_line(&mut self.headers_buffer, keyword, value)?;
         }
         if keyword.eq_ignore_ascii_case("connection") {
             if value.eq_ignore_ascii_case("close") {
@@ -723,6 +719,33 @@ pub fn split_path(target: &str) -> (&str, &str) {
 }
 
 /// Refuses CR and LF in header text.
+/// Appends the status line `VERSION CODE MESSAGE\r\n`; a CR or LF in the message is
+/// refused.
+pub(crate) fn push_status_line(
+    buf: &mut Vec<u8>,
+    version: &str,
+    code: u16,
+    message: &str,
+) -> Result<()> {
+    check_header_text(message)?;
+    push_latin1(buf, version)?;
+    let _ = write!(ByteWriter(buf), " {code} ");
+    push_latin1(buf, message)?;
+    buf.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
+/// Appends the header line `keyword: value\r\n`; a CR or LF in either is refused.
+pub(crate) fn push_header_line(buf: &mut Vec<u8>, keyword: &str, value: &str) -> Result<()> {
+    check_header_text(keyword)?;
+    check_header_text(value)?;
+    push_latin1(buf, keyword)?;
+    buf.extend_from_slice(b": ");
+    push_latin1(buf, value)?;
+    buf.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
 pub(crate) fn check_header_text(s: &str) -> Result<()> {
     if s.bytes().any(|b| b == b'\r' || b == b'\n') {
         return Err(Error::Io(io::Error::new(

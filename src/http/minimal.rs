@@ -4,7 +4,7 @@
 use std::io::{BufReader, Write};
 use std::time::Duration;
 
-use super::handler::{check_header_text, push_latin1};
+use super::handler::{push_header_line, push_status_line};
 use super::headers::HttpMessage;
 use super::parse::{self, MAXLINE};
 use super::status::responses;
@@ -143,24 +143,19 @@ impl MinimalHttpRequest<'_> {
         } else {
             message
         };
-        check_header_text(message)?;
         self.headers_buffer.clear();
-        push_latin1(
+        push_status_line(
             &mut self.headers_buffer,
-            &format!("{} {code} {message}\r\n", self.protocol_version),
+            self.protocol_version,
+            code,
+            message,
         )?;
         self.send_header("Connection", "close")
     }
 
     /// fast.ai's `send_header(keyword, value)`. CR and LF are refused.
     pub fn send_header(&mut self, keyword: &str, value: &str) -> Result<()> {
-        check_header_text(keyword)?;
-        check_header_text(value)?;
-        push_latin1(&mut self.headers_buffer, keyword)?;
-        self.headers_buffer.extend_from_slice(b": ");
-        push_latin1(&mut self.headers_buffer, value)?;
-        self.headers_buffer.extend_from_slice(b"\r\n");
-        Ok(())
+        push_header_line(&mut self.headers_buffer, keyword, value)
     }
 
     /// fast.ai's `end_headers()`: ends the block; it leaves with the first body write.
