@@ -582,6 +582,48 @@ fn app_status_and_handler_failures() {
     exchange_unix(&s.path, &get(1, false, "/", ""), 1).assert_well_formed(1);
 }
 
+/// A panic in `setup` or `finish` is answered like one in `handle` (500, END_REQUEST
+/// with appStatus 1), not with a dropped connection (nginx's 502).
+#[test]
+fn panics_in_setup_and_finish_are_answered() {
+    struct Panicky;
+    impl socketserver::fcgi::FcgiHandler for Panicky {
+        fn setup(&self, req: &mut socketserver::fcgi::FcgiRequest) -> socketserver::Result<()> {
+            assert_ne!(
+                req.params.get("SCRIPT_NAME"),
+                Some("/setup"),
+                "setup panics"
+            );
+            Ok(())
+        }
+        fn handle(&self, _: &mut socketserver::fcgi::FcgiRequest) -> socketserver::Result<()> {
+            Ok(())
+        }
+        fn finish(&self, req: &mut socketserver::fcgi::FcgiRequest) -> socketserver::Result<()> {
+            assert_ne!(
+                req.params.get("SCRIPT_NAME"),
+                Some("/finish"),
+                "finish panics"
+            );
+            Ok(())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("panicky.sock");
+    let _r = Running::start(ThreadingUnixStreamServer::new(&path, Panicky).unwrap());
+    for script in ["/setup", "/finish"] {
+        let reply = exchange_unix(&path, &get(1, false, script, ""), 1);
+        reply.assert_well_formed(1);
+        assert!(
+            reply
+                .stdout_str()
+                .starts_with("Status: 500 Internal Server Error\r\n"),
+            "{script}"
+        );
+        assert_eq!(reply.end(), Some((1, 0)), "{script}");
+    }
+}
+
 #[test]
 fn large_output_is_split_into_records_of_at_most_65535_bytes() {
     let s = serve();

@@ -165,17 +165,23 @@ impl<R: 'static, T: BaseRequestHandler<R>> RequestHandlerClass<R, marker::Base> 
 }
 
 /// Python's `__init__` of a request handler: `setup()`, then `handle()` inside
-/// `try … finally: finish()`. A panic in `handle` still runs `finish`, then becomes
-/// [`Error::Panic`].
+/// `try … finally: finish()`. A panic in any phase becomes [`Error::Panic`], returned
+/// to the caller (which may still answer on the connection); one in `handle` still
+/// runs `finish`.
 pub(crate) fn run_phases<T>(
     req: &mut T,
     setup: impl FnOnce(&mut T) -> Result<()>,
     handle: impl FnOnce(&mut T) -> Result<()>,
     finish: impl FnOnce(&mut T) -> Result<()>,
 ) -> Result<()> {
-    setup(req)?;
-    let handled = catch_unwind(AssertUnwindSafe(|| handle(req)))
-        .unwrap_or_else(|payload| Err(Error::from_panic(payload)));
-    let finished = finish(req);
+    guarded(req, setup)?;
+    let handled = guarded(req, handle);
+    let finished = guarded(req, finish);
     handled.and(finished)
+}
+
+/// Runs one phase, a panic turned into [`Error::Panic`].
+fn guarded<T>(req: &mut T, phase: impl FnOnce(&mut T) -> Result<()>) -> Result<()> {
+    catch_unwind(AssertUnwindSafe(|| phase(req)))
+        .unwrap_or_else(|payload| Err(Error::from_panic(payload)))
 }
