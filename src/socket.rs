@@ -37,6 +37,22 @@ pub enum Connection {
 }
 
 impl Connection {
+    /// `write_all` for several slices at once: `writev` until every byte is sent.
+    pub(crate) fn write_all_vectored(&self, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+        let mut w = self;
+        // Empty slices in front would make a `writev` of nothing look like a closed peer.
+        IoSlice::advance_slices(&mut bufs, 0);
+        while !bufs.is_empty() {
+            match w.write_vectored(bufs) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// The TCP stream, if this is a plain TCP connection.
     pub fn as_tcp(&self) -> Option<&TcpStream> {
         match self {

@@ -5,7 +5,7 @@
 //! Everything here is per connection and reused from request to request when the web
 //! server keeps the connection open.
 
-use std::io::{self, IoSlice, Write};
+use std::io::{self, IoSlice};
 
 use super::params::Params;
 use super::record::{
@@ -587,7 +587,7 @@ impl OutBuf {
                     IoSlice::new(chunk),
                     IoSlice::new(&ZEROS[..pad]),
                 ];
-                let sent = sendall_vectored(conn, &mut iov);
+                let sent = conn.write_all_vectored(&mut iov);
                 self.buf.clear();
                 sent?;
                 data = &data[chunk.len()..];
@@ -645,21 +645,6 @@ impl OutBuf {
         pack_rec_into(&mut self.buf, Request::EndRequest, self.id, &end);
         self.flush(conn)
     }
-}
-
-/// `write_all` for several slices at once.
-fn sendall_vectored(conn: &Connection, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
-    let mut w = conn;
-    IoSlice::advance_slices(&mut bufs, 0);
-    while !bufs.is_empty() {
-        match w.write_vectored(bufs) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -265,23 +265,8 @@ fn copy_file(mut conn: &Connection, file: &std::fs::File, offset: u64, len: u64)
 }
 
 /// Writes all of `a` then all of `b` with as few system calls as the kernel allows.
-pub(crate) fn send_both(mut conn: &Connection, a: &[u8], b: &[u8]) -> io::Result<()> {
-    let (mut a, mut b) = (a, b);
-    while !a.is_empty() {
-        let n = match conn.write_vectored(&[IoSlice::new(a), IoSlice::new(b)]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if n >= a.len() {
-            b = &b[n - a.len()..];
-            a = &[];
-        } else {
-            a = &a[n..];
-        }
-    }
-    conn.write_all(b)
+pub(crate) fn send_both(conn: &Connection, a: &[u8], b: &[u8]) -> io::Result<()> {
+    conn.write_all_vectored(&mut [IoSlice::new(a), IoSlice::new(b)])
 }
 
 impl Write for SocketWriter<'_> {
