@@ -816,7 +816,7 @@ fn child_default_logging_server() {
 /// example (skipped without strace, failed under CI).
 #[test]
 fn small_response_is_one_write() {
-    let drive = |addr: SocketAddr| {
+    let drive = |addr: SocketAddr, _| {
         let mut s = connect(addr);
         let mut r = BufReader::new(s.try_clone().unwrap());
         for _ in 0..5 {
@@ -843,6 +843,61 @@ fn small_response_is_one_write() {
             "header and body in one call: {w}"
         );
     }
+}
+
+/// `serve_forever` takes connections that are already queued one after another, and
+/// waits (`poll`) only when none is left: eight connections queued while the server is
+/// stopped cost eight `accept`s and no `poll` between them.
+#[test]
+fn queued_connections_are_accepted_without_waiting() {
+    let drive = |addr: SocketAddr, server: u32| {
+        let signal = |sig: &str| {
+            let status = std::process::Command::new("kill")
+                .args([sig, &server.to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        };
+        signal("-STOP");
+        // The kernel completes the handshakes and queues them while the server sleeps.
+        let clients: Vec<_> = (0..8)
+            .map(|_| {
+                let mut s = connect(addr);
+                s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+                s
+            })
+            .collect();
+        signal("-CONT");
+        for s in clients {
+            let resp = read_response(&mut BufReader::new(s), false).unwrap();
+            assert_eq!(resp.body, b"Hello, world!");
+        }
+    };
+    let Some(text) = common::strace_example("hello_threading", &["0"], "poll,accept4", drive)
+    else {
+        return;
+    };
+    let accepted: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("accept4(") && !l.contains("= -1"))
+        .collect();
+    assert_eq!(accepted.len(), 8, "{text}");
+    let listener = accepted[0]
+        .split("accept4(")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap()
+        .to_owned();
+    let waits = text
+        .lines()
+        .filter(|l| l.contains("poll(") && l.contains(&format!("{{fd={listener},")))
+        .count();
+    // The wait the server was stopped in, and the one after the queue ran empty (and
+    // strace may show a wait resumed after the stop as a second line).
+    assert!(
+        waits <= 3,
+        "{waits} waits for 8 queued connections:\n{text}"
+    );
 }
 
 /// On a pool server, an idle kept-alive connection gives its worker up when another

@@ -233,7 +233,7 @@ fn fixture() -> tempfile::TempDir {
 #[test]
 fn static_files_system_calls() {
     let dir = fixture();
-    let drive = |addr: std::net::SocketAddr| {
+    let drive = |addr: std::net::SocketAddr, _| {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
         let mut r = std::io::BufReader::new(s.try_clone().unwrap());
         for path in ["/hello.txt", "/hello.txt", "/hello.txt", "/big.bin"] {

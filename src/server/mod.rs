@@ -185,19 +185,22 @@ pub trait BaseServer: Send + Sync + Sized + 'static {
         core.begin_serving();
         let this: OuterServer<Self::Request> = self.clone();
         let result = (|| {
+            // Whether the last turn took a request from a listener that never blocks:
+            // then the next turn tries again before waiting, so a queue of connections
+            // costs one `accept` each, not a `poll` and an `accept`.
+            let mut more = false;
             while !core.shutdown_requested() {
                 let fd = self.fileno();
                 if fd < 0 {
                     return Err(Error::Closed);
                 }
-                let [ready, _woken] = sys::poll_read([fd, core.wake_fd()], Some(poll_interval))?;
+                let ready = more || sys::poll_read([fd, core.wake_fd()], Some(poll_interval))?[0];
                 // A shutdown during the wait must not accept one more request (bpo-35017).
                 if core.shutdown_requested() {
                     break;
                 }
-                if ready {
-                    handle_request_noblock(&**self, &this);
-                }
+                more =
+                    ready && handle_request_noblock(&**self, &this) && core.accepts_until_empty();
                 self.service_actions();
             }
             Ok(())
@@ -237,7 +240,7 @@ pub trait BaseServer: Send + Sync + Sized + 'static {
             let [ready] = sys::poll_read([fd], left)?;
             if ready {
                 let this: OuterServer<Self::Request> = self.clone();
-                handle_request_noblock(&**self, &this);
+                let _ = handle_request_noblock(&**self, &this);
                 return Ok(());
             }
             if let Some(d) = deadline {
@@ -290,15 +293,15 @@ pub trait BaseServer: Send + Sync + Sized + 'static {
 /// Python's private `_handle_request_noblock`: one request from `get_request` to
 /// `process_request`. An error from `get_request` is ignored, as in Python; when the
 /// process is out of file descriptors the loop backs off for a moment instead of spinning
-/// on a listener that stays readable.
-fn handle_request_noblock<S: BaseServer>(server: &S, this: &OuterServer<S::Request>) {
+/// on a listener that stays readable. Returns whether there was a request.
+fn handle_request_noblock<S: BaseServer>(server: &S, this: &OuterServer<S::Request>) -> bool {
     let (request, client_address) = match server.get_request() {
         Ok(r) => r,
         Err(e) => {
             if sys::is_fd_exhaustion(&e) {
                 server.core().sleep_unless_woken(Duration::from_millis(50));
             }
-            return;
+            return false;
         }
     };
     if server.verify_request(&request, &client_address) {
@@ -306,6 +309,7 @@ fn handle_request_noblock<S: BaseServer>(server: &S, this: &OuterServer<S::Reque
     } else {
         server.shutdown_request(request);
     }
+    true
 }
 
 /// Prints Python's `handle_error` block for `error` to stderr in one write.
@@ -631,6 +635,9 @@ struct Shared {
     wake_tx: UnixStream,
     /// Called by `shutdown()` to wake whatever else waits (a full pool's acceptor).
     wakers: Mutex<Vec<Waker>>,
+    /// Set by a server whose `get_request` fails at once instead of blocking when no
+    /// request is waiting (a stream server's non-blocking listener).
+    accepts_until_empty: AtomicBool,
 }
 
 impl fmt::Debug for ServerCore {
@@ -656,6 +663,7 @@ impl ServerCore {
                 wake_rx,
                 wake_tx,
                 wakers: Mutex::new(Vec::new()),
+                accepts_until_empty: AtomicBool::new(false),
             }),
         })
     }
@@ -676,6 +684,19 @@ impl ServerCore {
     /// something other than the server socket (the pool's wait for a free worker).
     pub fn on_shutdown(&self, waker: impl Fn() + Send + Sync + 'static) {
         lock(&self.shared.wakers).push(Box::new(waker));
+    }
+
+    /// Says that `get_request` returns an error at once, rather than blocking, when no
+    /// request is waiting, so `serve_forever` may take the next one without first
+    /// waiting for it.
+    pub(crate) fn set_accepts_until_empty(&self) {
+        self.shared
+            .accepts_until_empty
+            .store(true, Ordering::Relaxed);
+    }
+
+    fn accepts_until_empty(&self) -> bool {
+        self.shared.accepts_until_empty.load(Ordering::Relaxed)
     }
 
     /// The read end of the wake-up pipe, readable after a `shutdown()`.

@@ -241,13 +241,16 @@ impl<F: Family, H: Send + Sync + 'static> BaseServer for StreamServer<F, H> {
 
     /// Starts listening with a backlog of [`request_queue_size`](Self::request_queue_size).
     /// The listening socket is made non-blocking, so an `accept` that lost a race to
-    /// another process returns an error (ignored) instead of blocking the loop.
+    /// another process returns an error (ignored) instead of blocking the loop, and
+    /// `serve_forever` accepts queued connections one after another until none is left
+    /// before it waits again.
     fn server_activate(&self) -> Result<()> {
         self.with_socket(|s| {
             s.listen(self.request_queue_size)?;
             s.set_nonblocking(true)
         })
         .ok_or(Error::Closed)??;
+        self.core.set_accepts_until_empty();
         Ok(())
     }
 

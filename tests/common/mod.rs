@@ -262,13 +262,14 @@ pub fn children_of(pid: u32) -> Vec<u32> {
 }
 
 /// Runs example `name` with `args` under `strace -f -e trace=SYSCALLS`, lets `drive`
-/// talk to it at the address of its serving line, stops it, and returns the trace.
-/// `None` (after a skip line) without strace; under CI a missing strace fails.
+/// talk to it at the address of its serving line (and gives it the server's pid),
+/// stops it, and returns the trace. `None` (after a skip line) without strace; under
+/// CI a missing strace fails.
 pub fn strace_example(
     name: &str,
     args: &[&str],
     syscalls: &str,
-    drive: impl FnOnce(SocketAddr),
+    drive: impl FnOnce(SocketAddr, u32),
 ) -> Option<String> {
     let strace = require("strace")?;
     let dir = tempfile::tempdir().unwrap();
@@ -293,9 +294,10 @@ pub fn strace_example(
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
-    drive(([127, 0, 0, 1], port_in(&line)).into());
+    let server = children_of(child.id());
+    drive(([127, 0, 0, 1], port_in(&line)).into(), server[0]);
     // Killing strace would only detach it: stop the traced server itself first.
-    for pid in children_of(child.id()) {
+    for pid in server {
         let _ = Command::new("kill").arg(pid.to_string()).status();
     }
     let _ = child.wait();
