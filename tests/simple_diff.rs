@@ -32,6 +32,9 @@ use common::port_in;
 
 /// Thu, 02 Jan 2020 03:04:05 GMT: every file's mtime.
 const MTIME: u64 = 1_577_934_245;
+/// `sub/deeper/old.txt` is this many milliseconds older than the epoch:
+/// Tue, 19 Aug 1969 11:33:19 GMT and a half.
+const OLD_MTIME_MS: u64 = 11_622_400_500;
 
 struct Fixture {
     _tmp: tempfile::TempDir,
@@ -134,6 +137,16 @@ fn fixture() -> Fixture {
         &root.join(std::ffi::OsStr::from_bytes(b"\xff.bin")),
         b"undecodable name\n",
     );
+    // A file from before 1970, half-way through a second (Python floors it).
+    let old = root.join("sub/deeper/old.txt");
+    fs::write(&old, b"older than the epoch\n").unwrap();
+    let before = UNIX_EPOCH - Duration::from_millis(OLD_MTIME_MS);
+    File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_times(FileTimes::new().set_modified(before).set_accessed(before))
+        .unwrap();
     let big: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
     write(&root.join("big.bin"), &big);
     // Symlinks: inside, escaping the root, dangling.
@@ -463,6 +476,17 @@ fn cases() -> Vec<Case> {
         &[&ims(LM), "If-None-Match: *"],
     );
     c.get_with("If-None-Match alone", "/hello.txt", &["If-None-Match: *"]);
+    c.get("/sub/deeper/old.txt");
+    for (name, value) in [
+        ("IMS pre-epoch equal", "Tue, 19 Aug 1969 11:33:19 GMT"),
+        ("IMS pre-epoch 1 s earlier", "Tue, 19 Aug 1969 11:33:18 GMT"),
+        (
+            "IMS epoch on a pre-epoch file",
+            "Thu, 01 Jan 1970 00:00:00 GMT",
+        ),
+    ] {
+        c.get_with(name, "/sub/deeper/old.txt", &[&ims(value)]);
+    }
     c.get_with("IMS on a listing", "/sub/", &[&ims(LM)]);
     c.get_with("IMS on an index page", "/withindex/", &[&ims(LM)]);
     c.raw("HEAD with IMS", req("HEAD", "/hello.txt", &[&ims(LM)]));

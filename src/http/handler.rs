@@ -4,7 +4,7 @@ use std::fmt::{self, Write as _};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::date::with_now;
+use super::date::now_bytes;
 use super::headers::HttpMessage;
 use super::parse::{self, HeaderError, RequestLineError, MAXLINE};
 use super::pyrepr::{escape_control_chars, html_escape, py_repr};
@@ -257,7 +257,12 @@ pub trait BaseHttpRequestHandler: Send + Sync + 'static {
     /// Python's `version_string()`: `server_version + " " + sys_version`, sent as the
     /// `Server` header (read once per connection).
     fn version_string(&self) -> String {
-        format!("{} {}", self.server_version(), self.sys_version())
+        let (server, sys) = (self.server_version(), self.sys_version());
+        let mut s = String::with_capacity(server.len() + 1 + sys.len());
+        s.push_str(server);
+        s.push(' ');
+        s.push_str(sys);
+        s
     }
 
     /// Python's `address_string()`: the client's host (`client_address[0]`).
@@ -452,7 +457,7 @@ impl<'a> HttpRequest<'a> {
             buf.extend_from_slice(b"Server: ");
             push_latin1(buf, &self.version_string)?;
             buf.extend_from_slice(b"\r\nDate: ");
-            with_now(|date| buf.extend_from_slice(date.as_bytes()));
+            buf.extend_from_slice(&now_bytes());
             buf.extend_from_slice(b"\r\n");
         }
         Ok(())

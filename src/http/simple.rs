@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use super::handler::{BaseHttpRequestHandler, HttpRequest};
 use super::listing::{list_directory_html, Entry, LISTING_CONTENT_TYPE};
@@ -204,8 +204,7 @@ impl SimpleHttpRequestHandler {
         let size = meta.len();
         let mtime = mtime_seconds(meta.mtime(), meta.mtime_nsec());
         let etag = || format!("\"{:x}-{:x}\"", meta.mtime(), size);
-        let last_modified =
-            h.date_time_string(Some(UNIX_EPOCH + Duration::from_secs(mtime.max(0) as u64)));
+        let last_modified = h.date_time_string(Some(super::date::from_unix_seconds(mtime)));
 
         let inm = h.headers.get("If-None-Match");
         if self.etag && inm.is_some_and(|v| etag_matches(v, &etag())) {
