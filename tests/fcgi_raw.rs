@@ -796,6 +796,39 @@ fn a_stalled_peer_is_timed_out_by_the_pool() {
     assert!(start.elapsed() < Duration::from_secs(5));
 }
 
+/// A peer that sends a request's head a byte at a time, each byte well within the idle
+/// timeout, is cut off by the pool's header timeout: it cannot hold a worker for as
+/// long as it likes.
+#[test]
+fn a_trickling_peer_is_cut_off_by_the_header_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sock");
+    let mut server = ThreadPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
+    server.header_timeout = Some(Duration::from_millis(300));
+    let _running = Running::start(server);
+    let mut c = unix(&path);
+    let bytes = get(1, false, "/", "");
+    let start = Instant::now();
+    // One byte every 25 ms: the head would take about 2.5 s in all.
+    let sent = bytes
+        .iter()
+        .take_while(|b| {
+            std::thread::sleep(Duration::from_millis(25));
+            c.write_all(std::slice::from_ref(*b)).is_ok()
+        })
+        .count();
+    let cut_after = start.elapsed();
+    assert!(
+        sent < bytes.len(),
+        "the whole head went through: {sent} bytes"
+    );
+    assert!(
+        cut_after >= Duration::from_millis(300) && cut_after < Duration::from_secs(2),
+        "cut after {cut_after:?}"
+    );
+    assert!(Reader::new(c).at_eof(), "no answer to a timed-out head");
+}
+
 fn check_server(path_or_tcp: Result<&Path, std::net::SocketAddr>) {
     let send = |bytes: &[u8], id: u16| -> Reply {
         match path_or_tcp {

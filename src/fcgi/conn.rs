@@ -6,6 +6,7 @@
 //! server keeps the connection open.
 
 use std::io::{self, IoSlice};
+use std::time::Instant;
 
 use super::params::Params;
 use super::record::{
@@ -54,6 +55,9 @@ pub(crate) struct ReadBuf {
     buf: Box<[u8]>,
     start: usize,
     end: usize,
+    /// A read that returns after this fails with `TimedOut` (the pool's header timeout
+    /// while a request's head — BEGIN_REQUEST and PARAMS — arrives).
+    deadline: Option<Instant>,
 }
 
 impl ReadBuf {
@@ -62,6 +66,22 @@ impl ReadBuf {
             buf: vec![0; READ_BUF].into_boxed_slice(),
             start: 0,
             end: 0,
+            deadline: None,
+        }
+    }
+
+    /// Sets (or clears) the time after which a read fails with `TimedOut`, however
+    /// much it returned: a peer that trickles bytes cannot hold the worker past it.
+    pub(crate) fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
+    fn check_deadline(&self) -> io::Result<()> {
+        match self.deadline {
+            Some(d) if Instant::now() > d => {
+                Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -95,6 +115,7 @@ impl ReadBuf {
             match conn.recv(&mut self.buf[self.end..]) {
                 Ok(n) => {
                     self.end += n;
+                    self.check_deadline()?;
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -221,6 +242,7 @@ impl Input {
     pub(crate) fn reset(&mut self) {
         self.rbuf.start = 0;
         self.rbuf.end = 0;
+        self.rbuf.deadline = None;
         self.active = None;
         self.cur_left = 0;
         self.cur_stdin = false;

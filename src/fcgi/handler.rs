@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::conn::{reply, Event, Input, OutBuf, DRAIN_LIMIT};
 use super::params::Params;
@@ -474,6 +474,10 @@ fn serve_requests<H: FcgiHandler>(
                 Idle::TimedOut => return Ok(()),
             }
         }
+        // On a pool worker the request's head (BEGIN_REQUEST and PARAMS) must arrive
+        // within the pool's header timeout, however slowly it trickles in.
+        let head_deadline = park::header_timeout().map(|t| Instant::now() + t);
+        st.input.rbuf.set_deadline(head_deadline);
         let event = match st.input.next_event(conn) {
             Ok(e) => e,
             Err(e) if ends_quietly(&e) && st.input.at_boundary() => return Ok(()),
@@ -487,6 +491,7 @@ fn serve_requests<H: FcgiHandler>(
         };
         let keep_conn = flags & FCGI_KEEP_CONN != 0;
         if Role::from_u16(role) != Some(Role::Responder) {
+            st.input.rbuf.set_deadline(None);
             reply(
                 conn,
                 Request::EndRequest,
@@ -537,6 +542,8 @@ fn serve_requests<H: FcgiHandler>(
                 }
             }
         }
+        // The body may take as long as the handler lets it.
+        st.input.rbuf.set_deadline(None);
         if aborted {
             // Aborted before `handle` started: the answer is END_REQUEST alone.
             st.input.active = None;

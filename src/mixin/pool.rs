@@ -74,7 +74,8 @@ pub struct ThreadPoolMixIn<S: BaseServer> {
     pub park_idle: bool,
     /// How long a client may take to send a whole request head (request line and
     /// headers), however slowly it sends it — the defence against clients that trickle
-    /// a byte at a time. Default 30 s; handlers that read request heads (HTTP) apply it.
+    /// a byte at a time. Default 30 s; handlers that read request heads apply it (HTTP:
+    /// the request line and headers; FastCGI: BEGIN_REQUEST and PARAMS).
     pub header_timeout: Option<Duration>,
     pool: OnceLock<ThreadPool>,
     admission: Arc<Admission>,
