@@ -734,7 +734,19 @@ pub(crate) fn push_status_line(
 ) -> Result<()> {
     check_header_text(message)?;
     push_latin1(buf, version)?;
-    let _ = write!(ByteWriter(buf), " {code} ");
+    if (100..1000).contains(&code) {
+        // The usual three-digit code, without the formatting machinery.
+        let digit = |d: u16| b'0' + d as u8;
+        buf.extend_from_slice(&[
+            b' ',
+            digit(code / 100),
+            digit(code / 10 % 10),
+            digit(code % 10),
+            b' ',
+        ]);
+    } else {
+        let _ = write!(ByteWriter(buf), " {code} ");
+    }
     push_latin1(buf, message)?;
     buf.extend_from_slice(b"\r\n");
     Ok(())
@@ -983,5 +995,20 @@ impl<T: BaseHttpRequestHandler> RequestHandlerClass<Connection, marker::Http> fo
         );
         let _ = h.wfile.flush();
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Python's `"%s %d %s\r\n" % (protocol_version, code, message)` for any code.
+    #[test]
+    fn status_lines_as_python_writes_them() {
+        for code in [0u16, 7, 99, 100, 200, 404, 599, 999, 1000, 65535] {
+            let mut buf = Vec::new();
+            push_status_line(&mut buf, "HTTP/1.1", code, "Msg").unwrap();
+            assert_eq!(buf, format!("HTTP/1.1 {code} Msg\r\n").into_bytes());
+        }
     }
 }
