@@ -947,6 +947,58 @@ fn pool_parks_idle_keep_alive_connections() {
     }
 }
 
+/// On a pool server a kept-alive connection that goes quiet, with workers to spare (so
+/// it is not parked), is closed after its read timeout: the pool's `idle_timeout`, or
+/// the handler's `timeout()` when it sets one.
+#[test]
+fn pool_closes_quiet_kept_alive_connections_after_their_timeout() {
+    struct Quick;
+    impl BaseHttpRequestHandler for Quick {
+        fn protocol_version(&self) -> &str {
+            "HTTP/1.1"
+        }
+        fn timeout(&self) -> Option<Duration> {
+            Some(Duration::from_millis(200))
+        }
+        fn log_message(&self, _: &HttpRequest, _: std::fmt::Arguments) {}
+        fn do_get(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
+            KeepAlive.do_get(h)
+        }
+    }
+    fn closed_after(addr: SocketAddr) -> Duration {
+        let mut s = connect(addr);
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        s.write_all(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!(read_response(&mut r, false).unwrap().body, b"path=/x");
+        let start = std::time::Instant::now();
+        let mut rest = Vec::new();
+        r.read_to_end(&mut rest)
+            .expect("closed by the server, not timed out here");
+        assert!(rest.is_empty());
+        start.elapsed()
+    }
+    let mut server = socketserver::ThreadPoolHttpServer::new(("127.0.0.1", 0), KeepAlive).unwrap();
+    server.idle_timeout = Some(Duration::from_millis(200));
+    let addr = server.server_address;
+    let r = Running::start(server);
+    let took = closed_after(addr);
+    assert!(
+        took >= Duration::from_millis(150) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    r.stop();
+    let server = socketserver::ThreadPoolHttpServer::new(("127.0.0.1", 0), Quick).unwrap();
+    // idle_timeout keeps its 30 s default; the handler's 200 ms replaces it.
+    let addr = server.server_address;
+    let _r = Running::start(server);
+    let took = closed_after(addr);
+    assert!(
+        took >= Duration::from_millis(150) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+}
+
 /// On a pool server a client that trickles its request head byte by byte is cut off
 /// after the pool's header timeout, although no single read waits long.
 #[test]

@@ -465,7 +465,7 @@ fn serve_requests<H: FcgiHandler>(
         // request here, unless the pool needs the worker — the connection is then
         // parked until its next request arrives, and served by a fresh handler call.
         if served > 0 && st.input.at_boundary() {
-            match park::wait_for_more(conn)? {
+            match park::wait_for_next_request(conn, handler.timeout())? {
                 Idle::Data => {}
                 Idle::Park => {
                     park::park();

@@ -154,7 +154,7 @@ pub trait BaseHttpRequestHandler: Send + Sync + 'static {
         self.handle_one_request(h)?;
         while !h.close_connection {
             if h.rfile.buffer().is_empty() {
-                match park::wait_for_more(h.connection)? {
+                match park::wait_for_next_request(h.connection, self.timeout())? {
                     Idle::Data => {}
                     Idle::Park => {
                         park::park();

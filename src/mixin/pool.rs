@@ -408,12 +408,15 @@ impl<S: BaseServer> BaseServer for ThreadPoolMixIn<S> {
             false => None,
         };
         let pressure = self.admission.pressure_rx.as_raw_fd();
-        let header_timeout = self.header_timeout;
+        let timeouts = park::PoolTimeouts {
+            header: self.header_timeout,
+            idle: self.idle_timeout,
+        };
         let this = this.clone();
         self.pool().execute(move || {
             let _place = place;
             let (result, parked) =
-                park::on_pool_worker(lot.as_ref().map(|_| pressure), header_timeout, || {
+                park::on_pool_worker(lot.as_ref().map(|_| pressure), timeouts, || {
                     this.finish_request(&request, &client_address)
                 });
             match result {

@@ -28,6 +28,9 @@ thread_local! {
     static PARKING: Cell<Option<(RawFd, bool)>> = const { Cell::new(None) };
     /// The pool's header timeout while a pool worker runs a handler.
     static HEADER_TIMEOUT: Cell<Option<Duration>> = const { Cell::new(None) };
+    /// The pool's idle timeout (what it set on the connection) while a pool worker runs
+    /// a handler.
+    static IDLE_TIMEOUT: Cell<Option<Duration>> = const { Cell::new(None) };
 }
 
 /// How long a request head may take to arrive, when the handler runs on a pool worker
@@ -57,13 +60,35 @@ pub fn can_park() -> bool {
 /// read timeout passes ([`Idle::TimedOut`]). Outside a pool worker it returns
 /// [`Idle::Data`] at once.
 pub fn wait_for_more(connection: &Connection) -> io::Result<Idle> {
+    if !can_park() {
+        return Ok(Idle::Data);
+    }
+    wait_within(connection, connection.timeout()?)
+}
+
+/// [`wait_for_more`] for the crate's own handlers, which know the connection's read
+/// timeout without asking the kernel for it: their `timeout()` when they set one, else
+/// the pool's idle timeout.
+pub(crate) fn wait_for_next_request(
+    connection: &Connection,
+    handler_timeout: Option<Duration>,
+) -> io::Result<Idle> {
+    if !can_park() {
+        return Ok(Idle::Data);
+    }
+    wait_within(
+        connection,
+        handler_timeout.or(IDLE_TIMEOUT.with(|t| t.get())),
+    )
+}
+
+fn wait_within(connection: &Connection, timeout: Option<Duration>) -> io::Result<Idle> {
     let Some((pressure, _)) = PARKING.with(|p| p.get()) else {
         return Ok(Idle::Data);
     };
     if connection.has_buffered_input() {
         return Ok(Idle::Data);
     }
-    let timeout = connection.timeout()?;
     let [data, needed] = crate::sys::poll_read([connection.as_raw_fd(), pressure], timeout)?;
     Ok(if data {
         Idle::Data
@@ -87,11 +112,20 @@ pub fn park() {
     });
 }
 
+/// The pool's timeouts, as a worker's handler sees them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PoolTimeouts {
+    /// The whole request head must arrive within this.
+    pub(crate) header: Option<Duration>,
+    /// The read/write timeout the pool set on the connection.
+    pub(crate) idle: Option<Duration>,
+}
+
 /// Runs `f` (a handler) on a pool worker: parking enabled when `pressure` is given, and
-/// the header timeout set; returns what `f` returned and whether it parked.
+/// the pool's timeouts set; returns what `f` returned and whether it parked.
 pub(crate) fn on_pool_worker<T>(
     pressure: Option<RawFd>,
-    header_timeout: Option<Duration>,
+    timeouts: PoolTimeouts,
     f: impl FnOnce() -> T,
 ) -> (T, bool) {
     struct Reset;
@@ -99,10 +133,12 @@ pub(crate) fn on_pool_worker<T>(
         fn drop(&mut self) {
             PARKING.with(|p| p.set(None));
             HEADER_TIMEOUT.with(|t| t.set(None));
+            IDLE_TIMEOUT.with(|t| t.set(None));
         }
     }
     PARKING.with(|p| p.set(pressure.map(|fd| (fd, false))));
-    HEADER_TIMEOUT.with(|t| t.set(header_timeout));
+    HEADER_TIMEOUT.with(|t| t.set(timeouts.header));
+    IDLE_TIMEOUT.with(|t| t.set(timeouts.idle));
     let _reset = Reset;
     let out = f();
     let parked = PARKING.with(|p| p.get().is_some_and(|(_, parked)| parked));
