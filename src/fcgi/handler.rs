@@ -213,14 +213,9 @@ impl FcgiRequest<'_> {
     /// Convenient for small bodies; for large ones, read [`stdin`](Self::stdin) as a
     /// stream instead. Calling it again returns the same bytes.
     pub fn read_stdin(&mut self) -> io::Result<&[u8]> {
-        let mut chunk = [0u8; 8192];
-        loop {
-            let n = self.stdin.read(&mut chunk)?;
-            if n == 0 {
-                break;
-            }
-            self.body.extend_from_slice(&chunk[..n]);
-        }
+        // Straight into the body's spare room: a large record is read from the socket
+        // into place, not through a stack buffer.
+        self.stdin.read_to_end(self.body)?;
         Ok(self.body)
     }
 
