@@ -305,12 +305,19 @@ impl<'a> ConnectionReader<'a> {
 impl Read for ConnectionReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.connection.recv(buf)?;
-        if let Some(deadline) = self.deadline {
-            if std::time::Instant::now() > deadline {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
-            }
-        }
+        check_deadline(self.deadline)?;
         Ok(n)
+    }
+}
+
+/// `TimedOut` once `deadline` has passed: checked after each read of a request head,
+/// so that a peer trickling bytes cannot hold a thread past it.
+pub(crate) fn check_deadline(deadline: Option<std::time::Instant>) -> io::Result<()> {
+    match deadline {
+        Some(d) if std::time::Instant::now() > d => {
+            Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -14,7 +14,7 @@ use super::record::{
     Header, PairDecoder, ProtocolError, Request, Status, FCGI_HEADER_LEN, FCGI_MAX_CONNS,
     FCGI_MAX_LENGTH, FCGI_MAX_REQS, FCGI_MPXS_CONNS, FCGI_VERSION_1, MAX_PARAMS_PAIRS, ZEROS,
 };
-use crate::socket::Connection;
+use crate::socket::{check_deadline, Connection};
 
 /// The read buffer's size (libfcgi's too). Requests from nginx (one PARAMS record of a
 /// few hundred bytes, the empty PARAMS and STDIN records) arrive in one read; reads of
@@ -76,15 +76,6 @@ impl ReadBuf {
         self.deadline = deadline;
     }
 
-    fn check_deadline(&self) -> io::Result<()> {
-        match self.deadline {
-            Some(d) if Instant::now() > d => {
-                Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"))
-            }
-            _ => Ok(()),
-        }
-    }
-
     pub(crate) fn is_empty(&self) -> bool {
         self.start == self.end
     }
@@ -115,7 +106,7 @@ impl ReadBuf {
             match conn.recv(&mut self.buf[self.end..]) {
                 Ok(n) => {
                     self.end += n;
-                    self.check_deadline()?;
+                    check_deadline(self.deadline)?;
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
