@@ -60,10 +60,7 @@ pub fn can_park() -> bool {
 /// read timeout passes ([`Idle::TimedOut`]). Outside a pool worker it returns
 /// [`Idle::Data`] at once.
 pub fn wait_for_more(connection: &Connection) -> io::Result<Idle> {
-    if !can_park() {
-        return Ok(Idle::Data);
-    }
-    wait_within(connection, connection.timeout()?)
+    wait_within(connection, || connection.timeout())
 }
 
 /// [`wait_for_more`] for the crate's own handlers, which know the connection's read
@@ -73,22 +70,24 @@ pub(crate) fn wait_for_next_request(
     connection: &Connection,
     handler_timeout: Option<Duration>,
 ) -> io::Result<Idle> {
-    if !can_park() {
-        return Ok(Idle::Data);
-    }
-    wait_within(
-        connection,
-        handler_timeout.or(IDLE_TIMEOUT.with(|t| t.get())),
-    )
+    wait_within(connection, || {
+        Ok(handler_timeout.or(IDLE_TIMEOUT.with(|t| t.get())))
+    })
 }
 
-fn wait_within(connection: &Connection, timeout: Option<Duration>) -> io::Result<Idle> {
+/// The wait of [`wait_for_more`], with the connection's read timeout from `timeout`
+/// (called only on a pool worker).
+fn wait_within(
+    connection: &Connection,
+    timeout: impl FnOnce() -> io::Result<Option<Duration>>,
+) -> io::Result<Idle> {
     let Some((pressure, _)) = PARKING.with(|p| p.get()) else {
         return Ok(Idle::Data);
     };
     if connection.has_buffered_input() {
         return Ok(Idle::Data);
     }
+    let timeout = timeout()?;
     let [data, needed] = crate::sys::poll_read([connection.as_raw_fd(), pressure], timeout)?;
     Ok(if data {
         Idle::Data
