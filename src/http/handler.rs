@@ -257,12 +257,8 @@ pub trait BaseHttpRequestHandler: Send + Sync + 'static {
     /// Python's `version_string()`: `server_version + " " + sys_version`, sent as the
     /// `Server` header (read once per connection).
     fn version_string(&self) -> String {
-        let (server, sys) = (self.server_version(), self.sys_version());
-        let mut s = String::with_capacity(server.len() + 1 + sys.len());
-        s.push_str(server);
-        s.push(' ');
-        s.push_str(sys);
-        s
+        // `join` sizes the string once.
+        [self.server_version(), self.sys_version()].join(" ")
     }
 
     /// Python's `address_string()`: the client's host (`client_address[0]`).
@@ -723,7 +719,6 @@ pub fn split_path(target: &str) -> (&str, &str) {
     }
 }
 
-/// Refuses CR and LF in header text.
 /// Appends the status line `VERSION CODE MESSAGE\r\n`; a CR or LF in the message is
 /// refused.
 pub(crate) fn push_status_line(
@@ -763,6 +758,7 @@ pub(crate) fn push_header_line(buf: &mut Vec<u8>, keyword: &str, value: &str) ->
     Ok(())
 }
 
+/// Refuses CR and LF in header text.
 pub(crate) fn check_header_text(s: &str) -> Result<()> {
     if s.bytes().any(|b| b == b'\r' || b == b'\n') {
         return Err(Error::Io(io::Error::new(

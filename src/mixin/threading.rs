@@ -1,6 +1,6 @@
 //! Python's `ThreadingMixIn`: a new thread for every request.
 
-use std::fmt::{self, Write};
+use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
@@ -87,12 +87,7 @@ impl<S: BaseServer> BaseServer for ThreadingMixIn<S> {
         // if the thread cannot be started.
         let slot = std::sync::Arc::new(Mutex::new(Some((request, client_address))));
         let theirs = slot.clone();
-        // Exactly the room std needs to append the NUL of the OS thread name, so the
-        // name is not copied again.
-        let digits = n.checked_ilog10().unwrap_or(0) as usize + 1;
-        let mut name = String::with_capacity(digits + 33);
-        let _ = write!(name, "Thread-{n} (process_request_thread)");
-        debug_assert_eq!(name.len() + 1, name.capacity());
+        let name = format!("Thread-{n} (process_request_thread)");
         let spawned = std::thread::Builder::new().name(name).spawn(move || {
             if let Some((request, client_address)) = lock(&theirs).take() {
                 this.finish_and_shutdown_request(request, client_address);
