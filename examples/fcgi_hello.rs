@@ -3,9 +3,9 @@
 //! Every request gets `Status: 200`, `Content-Length: 13` and `Hello, world!`. When
 //! nginx sets `FCGI_KEEP_CONN` (`fastcgi_keep_conn on` with an upstream `keepalive`),
 //! the connection serves request after request. Served by a
-//! [`ThreadPoolUnixStreamServer`]: worker threads are reused from connection to
-//! connection, and idle kept connections are parked rather than pinning a worker when
-//! the pool is full. Listens with a backlog of 1024; runs until SIGTERM.
+//! [`ThreadPoolUnixStreamServer`]: its workers wait for readiness of every connection, and
+//! a kept connection between requests is parked, holding no worker. Listens with a
+//! backlog of 1024; runs until SIGTERM.
 //!
 //! ```text
 //! cargo run --release --example fcgi_hello -- /tmp/fcgi_hello.sock
@@ -40,11 +40,6 @@ fn main() -> socketserver::Result<()> {
     // nginx opens connections in bursts; a full accept queue on a unix socket is an
     // immediate 502.
     server.request_queue_size = socketserver::fcgi::BACKLOG;
-    // Workers start as connections need them and are reused, so no thread is made per
-    // connection; the limit is above what nginx opens here (a connection per request
-    // in flight, plus its keep-alive cache), so kept connections rarely need parking.
-    server.max_workers = 1024;
-    server.queue_depth = 1024;
     server.server_bind()?;
     server.server_activate()?;
     // nginx's workers may run as another user: let them connect.

@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use socketserver::http::{BaseHttpRequestHandler, HttpRequest, ThreadingHttpServer};
+use socketserver::http::{BaseHttpRequestHandler, HttpRequest, ThreadPoolHttpServer};
 use socketserver::BaseServer;
 
 /// Answers every GET with the same 13 bytes.
@@ -43,7 +43,7 @@ fn main() -> socketserver::Result<()> {
         .nth(1)
         .and_then(|p| p.parse().ok())
         .unwrap_or(8080);
-    let server = ThreadingHttpServer::new(("127.0.0.1", port), Hello)?;
+    let server = ThreadPoolHttpServer::new(("127.0.0.1", port), Hello)?;
     println!("Serving HTTP on 127.0.0.1 port {}", server.server_port);
     Arc::new(server).serve_forever(socketserver::POLL_INTERVAL)
 }

@@ -7,7 +7,7 @@
 //! ```
 use std::sync::Arc;
 
-use socketserver::http::{SimpleHttpRequestHandler, ThreadingHttpServer};
+use socketserver::http::{SimpleHttpRequestHandler, ThreadPoolHttpServer};
 use socketserver::BaseServer;
 
 fn main() -> socketserver::Result<()> {
@@ -20,7 +20,7 @@ fn main() -> socketserver::Result<()> {
     // Answer `Connection: close` with `Connection: close`, so that a client that asked
     // to close does not try a second request on the connection.
     handler.announce_close = true;
-    let server = ThreadingHttpServer::new(("127.0.0.1", port), handler)?;
+    let server = ThreadPoolHttpServer::new(("127.0.0.1", port), handler)?;
     println!("Serving HTTP on 127.0.0.1 port {}", server.server_port);
     Arc::new(server).serve_forever(socketserver::POLL_INTERVAL)
 }

@@ -171,9 +171,45 @@ impl Connection {
         (&*self).read(buf)
     }
 
+    /// Reads what is there without waiting: `WouldBlock` when nothing is. On a TLS
+    /// connection a read that finds no decrypted bytes checks the socket first, and may
+    /// still wait for the rest of a record that has begun to arrive.
+    pub(crate) fn recv_nowait(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.transport() {
+            _ if self.is_tls() => {
+                let ready = self.has_buffered_input()
+                    || crate::sys::poll_read([self.as_raw_fd()], Some(Duration::ZERO))?[0];
+                if !ready {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                self.recv(buf)
+            }
+            Transport::Tcp(s) => crate::sys::recv_nowait(s.as_raw_fd(), buf),
+            Transport::Unix(s) => crate::sys::recv_nowait(s.as_raw_fd(), buf),
+        }
+    }
+
     /// Python's `sendall`: writes all of `data`.
     pub fn sendall(&self, data: &[u8]) -> io::Result<()> {
         (&*self).write_all(data)
+    }
+}
+
+/// On a pool worker, a read first takes what is there without waiting; when it would
+/// wait, the worker tells the pool (which may let another worker take over what this one
+/// leaves waiting) and `None` sends the caller to the ordinary, waiting read — with its
+/// timeout.
+#[inline]
+fn try_first(fd: RawFd, buf: &mut [u8]) -> Option<io::Result<usize>> {
+    if !crate::server::park::reads_hint() {
+        return None;
+    }
+    match crate::sys::recv_nowait(fd, buf) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            crate::server::park::before_wait();
+            None
+        }
+        r => Some(r),
     }
 }
 
@@ -190,8 +226,8 @@ fn unix_address(a: &std::os::unix::net::SocketAddr) -> Address {
 impl Read for &Connection {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match *self {
-            Connection::Tcp(s) => (&*s).read(buf),
-            Connection::Unix(s) => (&*s).read(buf),
+            Connection::Tcp(s) => try_first(s.as_raw_fd(), buf).unwrap_or_else(|| (&*s).read(buf)),
+            Connection::Unix(s) => try_first(s.as_raw_fd(), buf).unwrap_or_else(|| (&*s).read(buf)),
             #[cfg(feature = "tls")]
             Connection::Tls(t) => (&**t).read(buf),
         }
@@ -275,10 +311,23 @@ impl From<UnixStream> for Connection {
 /// Reads a connection, failing with a timeout once a deadline has passed: what bounds
 /// the time a client may take to send a request head (the pool server's
 /// `header_timeout`), however slowly it trickles bytes in.
+///
+/// On a pool worker it also serves the bytes an earlier turn received and left
+/// unconsumed, can read without waiting (between requests, so that a connection with
+/// nothing to say is parked rather than waited on), and remembers whether its last read
+/// emptied the socket.
 #[derive(Debug)]
 pub struct ConnectionReader<'a> {
     connection: &'a Connection,
     deadline: Option<std::time::Instant>,
+    /// Bytes received on an earlier turn, served before the socket's.
+    prefix: Vec<u8>,
+    prefix_pos: usize,
+    /// Fail with `WouldBlock` instead of waiting.
+    nowait: bool,
+    /// The last read from the socket returned less than it asked for: nothing was left
+    /// in the socket then (a plain stream socket returns all it holds, up to the ask).
+    drained: bool,
 }
 
 impl<'a> ConnectionReader<'a> {
@@ -287,6 +336,10 @@ impl<'a> ConnectionReader<'a> {
         ConnectionReader {
             connection,
             deadline: None,
+            prefix: Vec::new(),
+            prefix_pos: 0,
+            nowait: false,
+            drained: false,
         }
     }
 
@@ -300,11 +353,55 @@ impl<'a> ConnectionReader<'a> {
     pub fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
         self.deadline = deadline;
     }
+
+    /// Serves `bytes` before anything the socket holds.
+    pub(crate) fn set_prefix(&mut self, bytes: Vec<u8>) {
+        self.prefix = bytes;
+        self.prefix_pos = 0;
+    }
+
+    /// Takes the prefix bytes not served yet.
+    pub(crate) fn take_prefix(&mut self) -> Vec<u8> {
+        let mut rest = std::mem::take(&mut self.prefix);
+        rest.drain(..self.prefix_pos.min(rest.len()));
+        self.prefix_pos = 0;
+        rest
+    }
+
+    /// With `nowait`, a read that would wait fails with `WouldBlock` instead.
+    pub(crate) fn set_nowait(&mut self, nowait: bool) {
+        self.nowait = nowait;
+    }
+
+    /// True when the socket is known to hold nothing more: the last read from it
+    /// emptied it, and no prefix or TLS-decrypted bytes are left.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.drained
+            && self.prefix_pos >= self.prefix.len()
+            && !self.connection.has_buffered_input()
+            && !self.connection.is_tls()
+    }
 }
 
 impl Read for ConnectionReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.connection.recv(buf)?;
+        if self.prefix_pos < self.prefix.len() {
+            let rest = &self.prefix[self.prefix_pos..];
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            self.prefix_pos += n;
+            if self.prefix_pos == self.prefix.len() {
+                self.prefix = Vec::new();
+                self.prefix_pos = 0;
+            }
+            return Ok(n);
+        }
+        let n = if self.nowait {
+            self.connection.recv_nowait(buf)?
+        } else {
+            self.connection.recv(buf)?
+        };
+        self.drained = n < buf.len();
         check_deadline(self.deadline)?;
         Ok(n)
     }
@@ -398,9 +495,17 @@ pub trait RequestSocket: Send + 'static {
     fn poll_fd(&self) -> Option<RawFd> {
         None
     }
+
+    /// True for connections: requests a pool server accepts itself and parks between
+    /// messages (its workers wait for readiness of the listener and of every
+    /// connection); false for datagrams, which the serving loop receives and hands over.
+    #[doc(hidden)]
+    const CONNECTED: bool = false;
 }
 
 impl RequestSocket for Connection {
+    const CONNECTED: bool = true;
+
     fn shutdown_write(&self) {
         let _ = self.shutdown(Shutdown::Write);
     }

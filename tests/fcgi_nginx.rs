@@ -464,7 +464,6 @@ fn nginx_200_concurrent_requests_all_correct() {
     pool.server_bind().unwrap();
     pool.server_activate().unwrap();
     pool.max_workers = 8;
-    pool.queue_depth = 8;
     let _p = Running::start(pool);
     let fronts = [
         front(unix_target(&e.unix_path), Keep::No),
@@ -493,12 +492,10 @@ fn nginx_pool_starvation_and_its_fix() {
     let mut plain = ThreadPoolUnixStreamServer::new(&plain_path, Probe::default()).unwrap();
     plain.park_idle = false;
     plain.max_workers = 2;
-    plain.queue_depth = 2;
     let plain = Running::start(plain);
     let fixed_path = dir.path().join("fixed.sock");
     let mut fixed = ThreadPoolUnixStreamServer::new(&fixed_path, Probe::default()).unwrap();
     fixed.max_workers = 2;
-    fixed.queue_depth = 2;
     let _fixed = Running::start(fixed);
     let mut plain_front = front(unix_target(&plain_path), Keep::Cached);
     plain_front.extra = "fastcgi_read_timeout 2s;";

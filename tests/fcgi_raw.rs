@@ -998,7 +998,6 @@ fn idle_kept_connections_give_their_worker_to_waiting_ones() {
     let mut server = ThreadPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
     server.park_idle = false;
     server.max_workers = 1;
-    server.queue_depth = 4;
     let _r = Running::start(server);
     let mut a = unix(&path);
     a.write_all(&get(1, true, "/", "a")).unwrap();
@@ -1019,13 +1018,14 @@ fn idle_kept_connections_give_their_worker_to_waiting_ones() {
     let path = dir.path().join("fpool.sock");
     let mut server = ThreadPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
     server.max_workers = 1;
-    server.queue_depth = 4;
     let r = Running::start(server);
     let mut a = unix(&path);
     a.write_all(&get(1, true, "/", "a")).unwrap();
     let mut ra = Reader::new(a.try_clone().unwrap());
     ra.until_end(1).assert_well_formed(1);
-    assert_eq!(r.server.stats().parked, 0, "not parked while nobody waits");
+    wait_for("A parked as soon as it is idle", 10, || {
+        r.server.stats().parked == 1
+    });
     // A is idle now; B arrives.
     let start = Instant::now();
     let mut b = unix(&path);
@@ -1034,13 +1034,18 @@ fn idle_kept_connections_give_their_worker_to_waiting_ones() {
     reply.assert_well_formed(1);
     assert_eq!(reply.body(), b"GET b\n");
     assert!(start.elapsed() < Duration::from_secs(2));
-    assert_eq!(r.server.stats().parked, 1, "A was parked to make room");
+    assert_eq!(r.server.stats().parked, 1, "A stays parked");
     // A's next request brings it back to a worker.
     for i in 2..5u16 {
         a.write_all(&get(i, true, "/", "a again")).unwrap();
         assert_eq!(ra.until_end(i).body(), b"GET a again\n");
     }
-    assert_eq!(r.server.stats().parked, 0);
+    a.write_all(&get(5, false, "/", "last")).unwrap();
+    assert_eq!(ra.until_end(5).body(), b"GET last\n");
+    assert!(ra.at_eof());
+    wait_for("nothing parked once A is closed", 10, || {
+        r.server.stats().parked == 0
+    });
 
     // Not saturated: a kept connection stays open while another is served.
     let mut server =
@@ -1149,7 +1154,6 @@ fn a_hundred_kept_connections_share_two_workers() {
     let path = dir.path().join("hundred.sock");
     let mut server = ThreadPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
     server.max_workers = 2;
-    server.queue_depth = 2;
     let _r = Running::start(server);
     let threads: Vec<_> = (0..100)
         .map(|i| {
@@ -1211,7 +1215,6 @@ fn many_connections_at_once_on_a_small_fcgi_pool() {
     let path = dir.path().join("many.sock");
     let mut server = ThreadPoolUnixStreamServer::new(&path, Probe::default()).unwrap();
     server.max_workers = 2;
-    server.queue_depth = 2;
     let _r = Running::start(server);
     // 40 clients, each with 5 keep-conn requests: every one is answered (idle kept
     // connections make room; the closed ones reconnect, as nginx does).

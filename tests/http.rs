@@ -906,7 +906,6 @@ fn queued_connections_are_accepted_without_waiting() {
 fn pool_parks_idle_keep_alive_connections() {
     let mut server = socketserver::ThreadPoolHttpServer::new(("127.0.0.1", 0), KeepAlive).unwrap();
     server.max_workers = 1;
-    server.queue_depth = 1;
     let addr = server.server_address;
     let _r = Running::start(server);
     let mut a = connect(addr);

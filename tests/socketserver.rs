@@ -749,8 +749,9 @@ fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-/// N workers + Q queue places full → the next request makes the acceptor wait, seen
-/// through the pool's counters; releasing the workers lets everything through.
+/// `max_workers` handlers blocked → nobody accepts: more clients wait in the listen
+/// queue (seen through the pool's counters: two connections taken, two handlers
+/// running, no more workers); releasing the workers lets everything through.
 #[test]
 fn pool_applies_back_pressure() {
     let started = Arc::new(AtomicUsize::new(0));
@@ -764,19 +765,19 @@ fn pool_applies_back_pressure() {
     )
     .unwrap();
     server.max_workers = 2;
-    server.queue_depth = 1;
     let addr = server.server_address;
     let r = Running::start(server);
     let mut clients: Vec<TcpStream> = (0..2).map(|_| connect(addr)).collect();
     wait_until("two running", || started.load(Ordering::SeqCst) == 2);
-    clients.push(connect(addr));
-    wait_until("one queued", || r.server.stats().queued == 1);
-    let s = r.server.stats();
-    assert_eq!((s.active, s.queued, s.waiting), (2, 1, 0));
-    clients.push(connect(addr));
-    wait_until("the acceptor waiting", || r.server.stats().waiting == 1);
-    // Still only two handlers started: nothing more was taken on.
-    assert_eq!(started.load(Ordering::SeqCst), 2);
+    clients.extend((0..2).map(|_| connect(addr)));
+    // Long enough for the standby to have looked many times (it ticks every 5 ms).
+    let until = Instant::now() + Duration::from_millis(200);
+    while Instant::now() < until {
+        let s = r.server.stats();
+        assert_eq!((s.active, s.started, s.connections), (2, 2, 2), "{s:?}");
+        assert_eq!(started.load(Ordering::SeqCst), 2);
+        std::thread::sleep(Duration::from_millis(10));
+    }
 
     *release.0.lock().unwrap() = true;
     release.1.notify_all();
@@ -789,9 +790,10 @@ fn pool_applies_back_pressure() {
     r.stop();
 }
 
-/// `shutdown()` wakes an acceptor blocked on a full pool.
+/// `shutdown()` returns at once while every worker is busy (and the clients behind
+/// them wait in the listen queue).
 #[test]
-fn shutdown_wakes_an_acceptor_blocked_on_a_full_pool() {
+fn shutdown_returns_at_once_from_a_full_pool() {
     let started = Arc::new(AtomicUsize::new(0));
     let release = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
     let mut server = ThreadPoolTcpServer::new(
@@ -803,14 +805,12 @@ fn shutdown_wakes_an_acceptor_blocked_on_a_full_pool() {
     )
     .unwrap();
     server.max_workers = 1;
-    server.queue_depth = 0;
     server.block_on_close = false;
     let addr = server.server_address;
     let r = Running::start_with(server, Duration::from_secs(30));
     let _busy = connect(addr);
     wait_until("one running", || started.load(Ordering::SeqCst) == 1);
-    let mut blocked = connect(addr);
-    wait_until("the acceptor waiting", || r.server.stats().waiting == 1);
+    let mut waiting = connect(addr);
     let start = Instant::now();
     let server = r.stop();
     assert!(
@@ -818,10 +818,16 @@ fn shutdown_wakes_an_acceptor_blocked_on_a_full_pool() {
         "{:?}",
         start.elapsed()
     );
-    // The connection the acceptor held is closed.
+    // The connection left in the listen queue is never served: it ends when the
+    // listening socket closes.
     let mut out = Vec::new();
-    blocked.read_to_end(&mut out).unwrap();
-    assert_eq!(out, b"");
+    let ended = waiting.read_to_end(&mut out);
+    assert!(
+        matches!(&ended, Ok(0))
+            || matches!(&ended, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+        "{ended:?} {out:?}"
+    );
+    assert_eq!(started.load(Ordering::SeqCst), 1);
     *release.0.lock().unwrap() = true;
     release.1.notify_all();
     drop(server);

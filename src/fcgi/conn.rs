@@ -58,6 +58,8 @@ pub(crate) struct ReadBuf {
     /// A read that returns after this fails with `TimedOut` (the pool's header timeout
     /// while a request's head — BEGIN_REQUEST and PARAMS — arrives).
     deadline: Option<Instant>,
+    /// The last read returned less than there was room for: the socket was empty then.
+    drained: bool,
 }
 
 impl ReadBuf {
@@ -67,6 +69,29 @@ impl ReadBuf {
             start: 0,
             end: 0,
             deadline: None,
+            drained: false,
+        }
+    }
+
+    /// True when nothing is buffered and the last read emptied a plain socket: the next
+    /// bytes will come with a readiness event.
+    pub(crate) fn is_drained(&self, conn: &Connection) -> bool {
+        self.is_empty() && self.drained && !conn.is_tls() && !conn.has_buffered_input()
+    }
+
+    /// With nothing buffered, one read of what has arrived, without waiting: `None` when
+    /// nothing has; `Some(0)` at end of file.
+    pub(crate) fn fill_nowait(&mut self, conn: &Connection) -> io::Result<Option<usize>> {
+        self.start = 0;
+        self.end = 0;
+        match conn.recv_nowait(&mut self.buf) {
+            Ok(n) => {
+                self.end = n;
+                self.drained = n < self.buf.len();
+                Ok(Some(n))
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
@@ -103,9 +128,11 @@ impl ReadBuf {
             self.start = 0;
         }
         loop {
+            let room = self.buf.len() - self.end;
             match conn.recv(&mut self.buf[self.end..]) {
                 Ok(n) => {
                     self.end += n;
+                    self.drained = n < room;
                     check_deadline(self.deadline)?;
                     return Ok(n);
                 }
@@ -234,6 +261,7 @@ impl Input {
         self.rbuf.start = 0;
         self.rbuf.end = 0;
         self.rbuf.deadline = None;
+        self.rbuf.drained = false;
         self.active = None;
         self.cur_left = 0;
         self.cur_stdin = false;

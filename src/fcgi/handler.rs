@@ -14,7 +14,7 @@ use super::record::{
 use crate::address::Address;
 use crate::error::Result;
 use crate::handler::{marker, run_phases, RequestHandlerClass};
-use crate::server::park::{self, Idle};
+use crate::server::park;
 use crate::server::{lock, ServerRef};
 use crate::socket::Connection;
 
@@ -417,12 +417,15 @@ fn serve_connection<H: FcgiHandler>(
     client_address: &Address,
     server: &ServerRef,
 ) -> Result<()> {
-    if let Some(t) = handler.timeout() {
-        conn.set_timeout(Some(t))?;
-    }
-    if handler.disable_nagle_algorithm() {
-        // Best effort: a connection that fails here fails at its first read anyway.
-        let _ = conn.set_nodelay(true);
+    // On a later turn of a pool worker, the options are applied already.
+    if park::is_fresh() {
+        if let Some(t) = handler.timeout() {
+            conn.set_timeout(Some(t))?;
+        }
+        if handler.disable_nagle_algorithm() {
+            // Best effort: a connection that fails here fails at its first read anyway.
+            let _ = conn.set_nodelay(true);
+        }
     }
     let mut st = ConnState::take();
     st.input.reset();
@@ -454,19 +457,24 @@ fn serve_requests<H: FcgiHandler>(
     server: &ServerRef,
     st: &mut ConnState,
 ) -> Result<()> {
-    let mut served = 0u64;
     loop {
-        // Between requests on a kept connection, on a pool worker: wait for the next
-        // request here, unless the pool needs the worker — the connection is then
-        // parked until its next request arrives, and served by a fresh handler call.
-        if served > 0 && st.input.at_boundary() {
-            match park::wait_for_next_request(conn, handler.timeout())? {
-                Idle::Data => {}
-                Idle::Park => {
-                    park::park();
+        // Between requests on a pool worker: read only what has arrived; with nothing
+        // there, park the connection until its next request (a fresh turn serves it).
+        if park::can_park() && st.input.at_boundary() {
+            let arrived = match st.input.rbuf.is_drained(conn) {
+                true => None,
+                false => st.input.rbuf.fill_nowait(conn)?,
+            };
+            match arrived {
+                None => {
+                    park::park_with(park::Parking {
+                        idle: handler.timeout(),
+                        ..Default::default()
+                    });
                     return Ok(());
                 }
-                Idle::TimedOut => return Ok(()),
+                Some(0) => return Ok(()),
+                Some(_) => {}
             }
         }
         // On a pool worker the request's head (BEGIN_REQUEST and PARAMS) must arrive
@@ -548,7 +556,6 @@ fn serve_requests<H: FcgiHandler>(
                 id,
                 &pack_end_request(0, Status::RequestComplete),
             )?;
-            served += 1;
             if keep_conn {
                 continue;
             }
@@ -593,7 +600,6 @@ fn serve_requests<H: FcgiHandler>(
             }
         }
         let ended = st.out.end_request(conn, app_status);
-        served += 1;
         // The rest of the body, unread by the handler: read and dropped, so that the
         // next request is found, and the close does not reset the connection.
         let drained = match &ended {

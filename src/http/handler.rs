@@ -5,6 +5,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::date::now_bytes;
+use super::head::{self, Head};
 use super::headers::HttpMessage;
 use super::parse::{self, HeaderError, RequestLineError, MAXLINE};
 use super::pyrepr::{escape_control_chars, html_escape, py_repr};
@@ -13,7 +14,7 @@ use crate::address::Address;
 use crate::error::{Error, Result};
 use crate::handler::stream::{rbuf_capacity, StreamOptions};
 use crate::handler::{marker, run_phases, RequestHandlerClass, SocketWriter};
-use crate::server::park::{self, Idle};
+use crate::server::park;
 use crate::server::ServerRef;
 use crate::socket::{Connection, ConnectionReader};
 
@@ -147,29 +148,13 @@ pub trait BaseHttpRequestHandler: Send + Sync + 'static {
     /// Python's `handle()`: [`handle_one_request`](Self::handle_one_request) until
     /// `close_connection` is set.
     ///
-    /// On a pool server, a kept-alive connection waiting for its next request gives its
-    /// worker up when other connections need one (see [`park`](crate::server::park)).
+    /// On a pool server, a kept-alive connection whose next request has not arrived is
+    /// parked by `handle_one_request` (see [`park`](crate::server::park)), which sets
+    /// `close_connection` so that this loop — or one written in Python's shape — ends.
     fn handle(&self, h: &mut HttpRequest<'_>) -> Result<()> {
         h.close_connection = true;
         self.handle_one_request(h)?;
         while !h.close_connection {
-            if h.rfile.buffer().is_empty() {
-                match park::wait_for_next_request(h.connection, self.timeout())? {
-                    Idle::Data => {}
-                    Idle::Park => {
-                        park::park();
-                        return Ok(());
-                    }
-                    Idle::TimedOut => {
-                        self.log_error(
-                            h,
-                            format_args!("Request timed out: TimeoutError('timed out')"),
-                        );
-                        h.close_connection = true;
-                        return Ok(());
-                    }
-                }
-            }
             self.handle_one_request(h)?;
         }
         Ok(())
@@ -371,6 +356,9 @@ pub struct HttpRequest<'a> {
     pub error_content_type: &'a str,
     version_string: String,
     headers_buffer: Vec<u8>,
+    /// When the head being received must be complete (set on a pool worker once its
+    /// first bytes have arrived).
+    head_deadline: Option<Instant>,
     class: &'a dyn BaseHttpRequestHandler,
 }
 
@@ -402,16 +390,21 @@ impl<'a> HttpRequest<'a> {
             rbufsize: class.rbufsize(),
             wbufsize: class.wbufsize(),
         };
-        options.apply(connection)?;
+        if park::is_fresh() {
+            options.apply(connection)?;
+        }
+        // On a pool worker: what an earlier turn received of a head.
+        let (leftover, head_deadline) = park::take_leftover();
+        let mut reader = ConnectionReader::new(connection);
+        if !leftover.is_empty() {
+            reader.set_prefix(leftover);
+        }
         Ok(HttpRequest {
             request: connection,
             connection,
             client_address,
             server,
-            rfile: BufReader::with_capacity(
-                rbuf_capacity(options.rbufsize),
-                ConnectionReader::new(connection),
-            ),
+            rfile: BufReader::with_capacity(rbuf_capacity(options.rbufsize), reader),
             wfile: SocketWriter::new(connection, options.wbufsize),
             command: String::new(),
             path: String::new(),
@@ -428,6 +421,7 @@ impl<'a> HttpRequest<'a> {
             error_content_type: class.error_content_type(),
             version_string: class.version_string(),
             headers_buffer: Vec::with_capacity(256),
+            head_deadline,
             class,
         })
     }
@@ -840,11 +834,19 @@ pub fn format_error_page(template: &str, code: u16, message: &str, explain: &str
 }
 
 /// Python's `handle_one_request()`.
+///
+/// On a pool worker it first makes sure the request's head has arrived, reading only
+/// what is there; if it has not, the connection is parked — `close_connection` is set
+/// and nothing is answered — and the handler runs again when the client sends more.
 pub fn handle_one_request<H: BaseHttpRequestHandler + ?Sized>(
     class: &H,
     h: &mut HttpRequest<'_>,
 ) -> Result<()> {
     h.reset_for_request();
+    if head::gather(&mut h.rfile, &mut h.head_deadline, class.timeout())? == Head::Parked {
+        h.close_connection = true;
+        return Ok(());
+    }
     match handle_one_request_inner(class, h) {
         Err(Error::Io(e))
             if matches!(
@@ -869,7 +871,10 @@ fn handle_one_request_inner<H: BaseHttpRequestHandler + ?Sized>(
 ) -> Result<()> {
     // On a pool worker the whole head must arrive within the pool's header timeout,
     // however slowly the client trickles it in (Python has no such limit).
-    let deadline = park::header_timeout().map(|t| Instant::now() + t);
+    let deadline = h
+        .head_deadline
+        .take()
+        .or_else(|| park::header_timeout().map(|t| Instant::now() + t));
     h.rfile.get_mut().set_deadline(deadline);
     let dispatch = read_and_parse_head(class, h);
     h.rfile.get_mut().set_deadline(None);
@@ -983,11 +988,19 @@ impl<T: BaseHttpRequestHandler> RequestHandlerClass<Connection, marker::Http> fo
         server: &ServerRef,
     ) -> Result<()> {
         let mut h = HttpRequest::new(self, request, client_address, server)?;
+        // On a pool worker a connection is served in turns, between which it is
+        // parked: `setup` runs on its first turn, `finish` on its last.
         let result = run_phases(
             &mut h,
-            |h| self.setup(h),
+            |h| match park::is_fresh() {
+                true => self.setup(h),
+                false => Ok(()),
+            },
             |h| self.handle(h),
-            |h| self.finish(h),
+            |h| match park::is_parking() {
+                true => Ok(()),
+                false => self.finish(h),
+            },
         );
         let _ = h.wfile.flush();
         result

@@ -6,6 +6,7 @@
 
 mod date;
 mod handler;
+mod head;
 pub mod headers;
 pub mod listing;
 pub mod mime;

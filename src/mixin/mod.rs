@@ -72,7 +72,7 @@ mod threading;
 pub use crate::sys::ThreadsHoldNoLocks;
 pub use forking::{ForkingMixIn, FORKING_TIMEOUT, MAX_CHILDREN};
 pub use pool::{
-    PoolStats, ThreadPoolMixIn, HEADER_TIMEOUT, IDLE_TIMEOUT, MAX_PARKED, MAX_WORKERS, QUEUE_DEPTH,
+    PoolStats, ThreadPoolMixIn, HEADER_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, MAX_WORKERS,
 };
 pub use threading::ThreadingMixIn;
 

@@ -171,6 +171,25 @@ pub trait BaseServer: Send + Sync + Sized + 'static {
     /// children here).
     fn service_actions(&self) {}
 
+    /// Replaces the loop of [`serve_forever`](Self::serve_forever), for a server that
+    /// waits for and dispatches requests itself: [`ThreadPoolMixIn`](crate::ThreadPoolMixIn)'s
+    /// workers wait for readiness of the listener and of every connection. `None` (the
+    /// default) runs Python's loop: wait for the listener, `get_request`,
+    /// `verify_request`, `process_request`. `this` is the outermost server, whose hooks
+    /// a replacement calls; it returns once a `shutdown()` is asked for.
+    ///
+    /// A wrapper forwards it like the other hooks ([`delegate_base_server!`](crate::delegate_base_server));
+    /// one that does not gets Python's loop, which still works with a pool (each
+    /// connection is handed to it through `process_request`).
+    fn serve_loop(
+        &self,
+        this: &OuterServer<Self::Request>,
+        poll_interval: Duration,
+    ) -> Option<Result<()>> {
+        let _ = (this, poll_interval);
+        None
+    }
+
     /// Handles requests until [`shutdown`](Self::shutdown) is called.
     ///
     /// Waits on the listening socket and on the server's wake-up pipe; `poll_interval`
@@ -184,6 +203,10 @@ pub trait BaseServer: Send + Sync + Sized + 'static {
         let core = self.core();
         core.begin_serving();
         let this: OuterServer<Self::Request> = self.clone();
+        if let Some(result) = self.serve_loop(&this, poll_interval) {
+            core.end_serving();
+            return result;
+        }
         let result = (|| {
             // Whether the last turn took a request from a listener that never blocks:
             // then the next turn tries again before waiting, so a queue of connections
@@ -338,6 +361,12 @@ pub type OuterServer<R> = Arc<dyn ProcessRequest<R>>;
 /// The hooks a mix-in calls on the outermost server; implemented for every
 /// [`BaseServer`].
 pub trait ProcessRequest<R>: Send + Sync {
+    /// [`BaseServer::get_request`].
+    fn get_request(&self) -> io::Result<(R, Address)>;
+    /// [`BaseServer::verify_request`].
+    fn verify_request(&self, request: &R, client_address: &Address) -> bool;
+    /// [`BaseServer::service_actions`].
+    fn service_actions(&self);
     /// [`BaseServer::finish_request`] with panics caught.
     fn finish_request(&self, request: &R, client_address: &Address) -> Result<()>;
     /// [`BaseServer::shutdown_request`].
@@ -353,6 +382,15 @@ pub trait ProcessRequest<R>: Send + Sync {
 }
 
 impl<S: BaseServer> ProcessRequest<S::Request> for S {
+    fn get_request(&self) -> io::Result<(S::Request, Address)> {
+        BaseServer::get_request(self)
+    }
+    fn verify_request(&self, request: &S::Request, client_address: &Address) -> bool {
+        BaseServer::verify_request(self, request, client_address)
+    }
+    fn service_actions(&self) {
+        BaseServer::service_actions(self)
+    }
     fn finish_request(&self, request: &S::Request, client_address: &Address) -> Result<()> {
         self.finish_request_catching(request, client_address)
     }
@@ -415,7 +453,7 @@ macro_rules! delegate_base_server {
         $crate::delegate_base_server!($field; core, fileno, get_request, finish_request,
             server_activate, server_close, timeout, socket_timeout, verify_request,
             process_request, shutdown_request, close_request, handle_error, handle_timeout,
-            service_actions);
+            service_actions, serve_loop);
     };
     ($field:tt; $($hook:ident),+ $(,)?) => {
         $( $crate::delegate_base_server!(@hook $field $hook); )+
@@ -507,6 +545,15 @@ macro_rules! delegate_base_server {
     (@hook $f:tt service_actions) => {
         fn service_actions(&self) {
             $crate::BaseServer::service_actions(&self.$f)
+        }
+    };
+    (@hook $f:tt serve_loop) => {
+        fn serve_loop(
+            &self,
+            this: &$crate::server::OuterServer<Self::Request>,
+            poll_interval: ::std::time::Duration,
+        ) -> ::std::option::Option<$crate::Result<()>> {
+            $crate::BaseServer::serve_loop(&self.$f, this, poll_interval)
         }
     };
 }

@@ -1,42 +1,64 @@
-//! Parking idle connections: how a pool server keeps kept-alive connections without
-//! keeping a worker thread on each.
+//! Parking: how a pool server keeps kept-alive connections without a thread on each.
 //!
-//! A handler that serves several requests on one connection (HTTP keep-alive, FastCGI
-//! `FCGI_KEEP_CONN`) waits between requests. On a [`ThreadPoolMixIn`] server that wait
-//! would hold one of the few workers; instead, when the handler has nothing buffered, it
-//! calls [`wait_for_more`]: that returns as soon as the client sends data — or as soon as
-//! every worker is taken and other connections wait. In the second case the handler calls
-//! [`park`] and returns: the server keeps the connection open, watches it with `poll`, and
-//! runs the handler again (a fresh `setup`, `handle`, `finish`) when the client sends its
-//! next request.
+//! A [`ThreadPoolMixIn`] server runs a handler on a connection only while the connection
+//! has something to say. A handler that serves several requests on one connection (HTTP
+//! keep-alive, FastCGI `FCGI_KEEP_CONN`) *parks* the connection when the next request has
+//! not arrived yet: it calls [`park`] and returns. The server puts the connection back in
+//! its readiness set — a descriptor and a small record, no thread, no stack, no read
+//! buffer — and runs the handler again (on whichever worker learns that the connection is
+//! readable) when the client sends more.
 //!
-//! Outside a pool worker [`can_park`] is false and [`wait_for_more`] returns at once, so
-//! a handler can call them unconditionally.
+//! The crate's HTTP and FastCGI handlers do this by themselves. A handler for your own
+//! protocol can do the same between two messages:
+//!
+//! ```
+//! use socketserver::server::park::{self, Idle};
+//! use socketserver::{StreamRequest, StreamRequestHandler};
+//! use std::io::{BufRead, Write};
+//!
+//! /// Echoes lines; between lines the connection holds no worker.
+//! struct Echo;
+//! impl StreamRequestHandler for Echo {
+//!     fn handle(&self, req: &mut StreamRequest) -> socketserver::Result<()> {
+//!         loop {
+//!             // Park only with nothing buffered: a parked connection's buffer is gone.
+//!             if req.rfile.buffer().is_empty() && park::wait_for_more(req.connection)? == Idle::Park {
+//!                 park::park();
+//!                 return Ok(());
+//!             }
+//!             let mut line = Vec::new();
+//!             if req.rfile.read_until(b'\n', &mut line)? == 0 {
+//!                 return Ok(());
+//!             }
+//!             req.wfile.write_all(&line)?;
+//!         }
+//!     }
+//! }
+//!
+//! let server = socketserver::ThreadPoolTcpServer::new(("127.0.0.1", 0), Echo)?;
+//! # drop(server);
+//! # Ok::<(), socketserver::Error>(())
+//! ```
+//!
+//! Outside a pool worker [`can_park`] is false and [`wait_for_more`] returns
+//! [`Idle::Data`] at once, so a handler can call them unconditionally.
 //!
 //! [`ThreadPoolMixIn`]: crate::ThreadPoolMixIn
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
-use std::time::Duration;
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use crate::socket::Connection;
 
 thread_local! {
-    /// The pool's pressure descriptor while a pool worker runs a handler, and whether the
-    /// handler asked to park.
-    static PARKING: Cell<Option<(RawFd, bool)>> = const { Cell::new(None) };
-    /// The pool's header timeout while a pool worker runs a handler.
-    static HEADER_TIMEOUT: Cell<Option<Duration>> = const { Cell::new(None) };
-    /// The pool's idle timeout (what it set on the connection) while a pool worker runs
-    /// a handler.
-    static IDLE_TIMEOUT: Cell<Option<Duration>> = const { Cell::new(None) };
-}
-
-/// How long a request head may take to arrive, when the handler runs on a pool worker
-/// (the pool's `header_timeout`); `None` elsewhere, as in Python.
-pub fn header_timeout() -> Option<Duration> {
-    HEADER_TIMEOUT.with(|t| t.get())
+    /// The turn a pool worker is running, while its handler runs.
+    static TURN: RefCell<Option<Turn>> = const { RefCell::new(None) };
+    /// Called by a pool worker's handler just before a read that will wait: the pool may
+    /// want another worker to take over what this one leaves waiting.
+    static BEFORE_WAIT: RefCell<Option<Rc<dyn Fn()>>> = const { RefCell::new(None) };
 }
 
 /// What [`wait_for_more`] saw.
@@ -44,75 +66,15 @@ pub fn header_timeout() -> Option<Duration> {
 pub enum Idle {
     /// The client sent data (or closed): read the next request.
     Data,
-    /// The server needs this worker: call [`park`] and return from the handler.
+    /// Nothing has arrived: call [`park`] and return from the handler.
     Park,
-    /// Nothing came within the connection's timeout.
+    /// Nothing came within the connection's timeout (not returned by the current pool,
+    /// which keeps the time of parked connections itself).
     TimedOut,
 }
 
-/// True when the handler runs on a pool worker that can park its connection.
-pub fn can_park() -> bool {
-    PARKING.with(|p| p.get().is_some())
-}
-
-/// Between requests, with nothing buffered: waits until `connection` is readable
-/// ([`Idle::Data`]), the pool needs the worker ([`Idle::Park`]), or the connection's
-/// read timeout passes ([`Idle::TimedOut`]). Outside a pool worker it returns
-/// [`Idle::Data`] at once.
-pub fn wait_for_more(connection: &Connection) -> io::Result<Idle> {
-    wait_within(connection, || connection.timeout())
-}
-
-/// [`wait_for_more`] for the crate's own handlers, which know the connection's read
-/// timeout without asking the kernel for it: their `timeout()` when they set one, else
-/// the pool's idle timeout.
-pub(crate) fn wait_for_next_request(
-    connection: &Connection,
-    handler_timeout: Option<Duration>,
-) -> io::Result<Idle> {
-    wait_within(connection, || {
-        Ok(handler_timeout.or(IDLE_TIMEOUT.with(|t| t.get())))
-    })
-}
-
-/// The wait of [`wait_for_more`], with the connection's read timeout from `timeout`
-/// (called only on a pool worker).
-fn wait_within(
-    connection: &Connection,
-    timeout: impl FnOnce() -> io::Result<Option<Duration>>,
-) -> io::Result<Idle> {
-    let Some((pressure, _)) = PARKING.with(|p| p.get()) else {
-        return Ok(Idle::Data);
-    };
-    if connection.has_buffered_input() {
-        return Ok(Idle::Data);
-    }
-    let timeout = timeout()?;
-    let [data, needed] = crate::sys::poll_read([connection.as_raw_fd(), pressure], timeout)?;
-    Ok(if data {
-        Idle::Data
-    } else if needed {
-        Idle::Park
-    } else if timeout.is_some() {
-        Idle::TimedOut
-    } else {
-        Idle::Data
-    })
-}
-
-/// Asks the server to keep this connection and run the handler again when the client
-/// sends more. Return from the handler right after; write nothing more. Does nothing
-/// outside a pool worker.
-pub fn park() {
-    PARKING.with(|p| {
-        if let Some((fd, _)) = p.get() {
-            p.set(Some((fd, true)));
-        }
-    });
-}
-
 /// The pool's timeouts, as a worker's handler sees them.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct PoolTimeouts {
     /// The whole request head must arrive within this.
     pub(crate) header: Option<Duration>,
@@ -120,29 +82,127 @@ pub(crate) struct PoolTimeouts {
     pub(crate) idle: Option<Duration>,
 }
 
-/// Runs `f` (a handler) on a pool worker: parking enabled when `pressure` is given, and
-/// the pool's timeouts set; returns what `f` returned and whether it parked.
-pub(crate) fn on_pool_worker<T>(
-    pressure: Option<RawFd>,
-    timeouts: PoolTimeouts,
-    f: impl FnOnce() -> T,
-) -> (T, bool) {
+/// One run of a handler on a pool worker: what the pool tells the handler, and what the
+/// handler answers.
+#[derive(Debug, Default)]
+pub(crate) struct Turn {
+    /// The connection is new: apply its socket options, run `setup`.
+    pub(crate) fresh: bool,
+    /// The handler may park the connection.
+    pub(crate) parkable: bool,
+    pub(crate) timeouts: PoolTimeouts,
+    /// Bytes received on an earlier turn and not consumed: the start of a request head
+    /// that had not fully arrived.
+    pub(crate) leftover: Vec<u8>,
+    /// When that head must be complete.
+    pub(crate) head_deadline: Option<Instant>,
+    /// Set by the handler: keep the connection, with these bytes, until it is readable.
+    pub(crate) parking: Option<Parking>,
+}
+
+/// What a handler leaves with a parked connection.
+#[derive(Debug, Default)]
+pub(crate) struct Parking {
+    /// Received bytes not consumed yet.
+    pub(crate) leftover: Vec<u8>,
+    /// When an incomplete request head in `leftover` must be complete.
+    pub(crate) head_deadline: Option<Instant>,
+    /// How long the connection may stay parked; `None` for the pool's idle timeout.
+    pub(crate) idle: Option<Duration>,
+}
+
+fn with_turn<T>(f: impl FnOnce(&mut Turn) -> T) -> Option<T> {
+    TURN.with(|t| t.borrow_mut().as_mut().map(f))
+}
+
+/// True when the handler runs on a pool worker that can park its connection.
+pub fn can_park() -> bool {
+    with_turn(|t| t.parkable).unwrap_or(false)
+}
+
+/// How long a request head may take to arrive, when the handler runs on a pool worker
+/// (the pool's `header_timeout`); `None` elsewhere, as in Python.
+pub fn header_timeout() -> Option<Duration> {
+    with_turn(|t| t.timeouts.header).flatten()
+}
+
+/// True unless this is a later turn on a connection a pool worker already ran the
+/// handler on (so socket options are applied and `setup` ran once).
+pub(crate) fn is_fresh() -> bool {
+    with_turn(|t| t.fresh).unwrap_or(true)
+}
+
+/// The bytes an earlier turn left unconsumed, and the deadline of the head they start.
+pub(crate) fn take_leftover() -> (Vec<u8>, Option<Instant>) {
+    with_turn(|t| (std::mem::take(&mut t.leftover), t.head_deadline.take())).unwrap_or_default()
+}
+
+/// Between requests, with nothing buffered: [`Idle::Data`] when the client has sent
+/// something (or closed), [`Idle::Park`] when nothing is there yet on a pool worker.
+/// Never waits. Outside a pool worker it returns [`Idle::Data`] at once (the handler's
+/// next read waits, as in Python).
+pub fn wait_for_more(connection: &Connection) -> io::Result<Idle> {
+    if !can_park() || connection.has_buffered_input() {
+        return Ok(Idle::Data);
+    }
+    let [ready] = crate::sys::poll_read([connection.as_raw_fd()], Some(Duration::ZERO))?;
+    Ok(if ready { Idle::Data } else { Idle::Park })
+}
+
+/// Asks the server to keep this connection and run the handler again when the client
+/// sends more. Return from the handler right after; write nothing more. Does nothing
+/// outside a pool worker.
+pub fn park() {
+    park_with(Parking::default());
+}
+
+/// [`park`] with the bytes to give back on the next turn.
+pub(crate) fn park_with(parking: Parking) {
+    with_turn(|t| {
+        if t.parkable {
+            t.parking = Some(parking);
+        }
+    });
+}
+
+/// True when the handler has asked to park.
+pub(crate) fn is_parking() -> bool {
+    with_turn(|t| t.parking.is_some()).unwrap_or(false)
+}
+
+/// Runs `f` (a handler) as `turn`; returns what `f` returned and the turn, with the
+/// handler's answer in `parking`.
+pub(crate) fn run_turn<T>(turn: Turn, f: impl FnOnce() -> T) -> (T, Turn) {
     struct Reset;
     impl Drop for Reset {
         fn drop(&mut self) {
-            PARKING.with(|p| p.set(None));
-            HEADER_TIMEOUT.with(|t| t.set(None));
-            IDLE_TIMEOUT.with(|t| t.set(None));
+            TURN.with(|t| t.borrow_mut().take());
         }
     }
-    PARKING.with(|p| p.set(pressure.map(|fd| (fd, false))));
-    HEADER_TIMEOUT.with(|t| t.set(timeouts.header));
-    IDLE_TIMEOUT.with(|t| t.set(timeouts.idle));
-    let _reset = Reset;
+    TURN.with(|t| *t.borrow_mut() = Some(turn));
+    let reset = Reset;
     let out = f();
-    let parked = PARKING.with(|p| p.get().is_some_and(|(_, parked)| parked));
-    (out, parked)
+    let turn = TURN.with(|t| t.borrow_mut().take()).unwrap_or_default();
+    drop(reset);
+    (out, turn)
 }
 
-/// How long a parked connection may stay idle when no timeout is set.
-pub(crate) const DEFAULT_PARKED_IDLE: Duration = Duration::from_secs(300);
+/// Makes `hint` the function this thread calls before a read that will wait (a pool
+/// worker's).
+pub(crate) fn set_before_wait(hint: Rc<dyn Fn()>) {
+    BEFORE_WAIT.with(|h| *h.borrow_mut() = Some(hint));
+}
+
+/// True on a pool worker, whose reads first try without waiting.
+#[inline]
+pub(crate) fn reads_hint() -> bool {
+    TURN.with(|t| t.borrow().is_some())
+}
+
+/// Tells the pool this worker is about to wait in a read.
+pub(crate) fn before_wait() {
+    let hint = BEFORE_WAIT.with(|h| h.borrow().clone());
+    if let Some(hint) = hint {
+        hint();
+    }
+}

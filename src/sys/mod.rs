@@ -29,40 +29,6 @@ pub(crate) fn poll_read<const N: usize>(
     Ok(ready)
 }
 
-/// A reusable list of descriptors to wait on for reading.
-#[derive(Default)]
-pub(crate) struct PollSet {
-    fds: Vec<libc::pollfd>,
-}
-
-impl PollSet {
-    /// Empties the list (keeping its memory).
-    pub(crate) fn clear(&mut self) {
-        self.fds.clear();
-    }
-
-    /// Adds `fd`; its index is the number of descriptors added before it.
-    pub(crate) fn push(&mut self, fd: RawFd) {
-        self.fds.push(libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        });
-    }
-
-    /// Waits until one descriptor is readable (or hung up), or `timeout` passes.
-    pub(crate) fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        poll_fds(&mut self.fds, timeout)
-    }
-
-    /// Whether descriptor `i` is readable, hung up or in error after [`poll`](Self::poll).
-    pub(crate) fn ready(&self, i: usize) -> bool {
-        self.fds.get(i).is_some_and(|p| {
-            p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
-        })
-    }
-}
-
 /// poll(2) on `fds` until one is ready or `timeout` passes, retried on EINTR with the
 /// time that is left (PEP 475, as Python's selectors do).
 fn poll_fds(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<()> {
@@ -337,6 +303,24 @@ pub(crate) fn send_more(fd: RawFd, data: &[u8]) -> io::Result<usize> {
     loop {
         // SAFETY: `data` is valid for reads of `data.len()` bytes for the whole call.
         let n = unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), flags) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Reads what a connected socket holds without waiting (`recv` with `MSG_DONTWAIT`),
+/// whatever the descriptor's blocking mode: `WouldBlock` when nothing is there, `Ok(0)`
+/// at end of file. A readiness worker reads this way so that a spurious wake-up never
+/// blocks it.
+pub(crate) fn recv_nowait(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
         if n >= 0 {
             return Ok(n as usize);
         }

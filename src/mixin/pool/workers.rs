@@ -1,0 +1,749 @@
+//! The pool's workers: threads that wait for readiness — of the listener and of every
+//! connection — and run the handler of whatever became ready on the thread that learnt
+//! it.
+//!
+//! One worker at a time waits in the readiness set (`epoll`/`kqueue`, through `mio`);
+//! the others sleep. The one that wakes puts every ready event in a shared queue and
+//! works through it itself: a readable connection's handler runs right there, the
+//! listener's event is a round of `accept`, each new connection's first turn run at
+//! once. When the queue is empty it waits in the readiness set again. So while the load
+//! fits one thread, a kept-alive request costs its read and its write and a share of one
+//! wait: no hand-off, no wake-up of another thread.
+//!
+//! What if a handler blocks — sleeps, computes, waits for a slow client? Then its worker
+//! is stuck and the queue behind it, and nobody waits for readiness. One sleeping worker
+//! is the *standby*: it wakes every [`TICK`] while the pool is busy, and when work is
+//! waiting and no worker has made progress for a whole tick, it takes over — runs the
+//! queue, waits for readiness — and another worker becomes the standby (one is started
+//! if none sleeps, up to `max_workers`). A handler that is about to wait in a read of
+//! its connection says so at once, so a slow client hands over without the tick. At
+//! most `max_workers` handlers run at once; when all are busy, nobody accepts, and new
+//! clients wait in the kernel's listen queue.
+//!
+//! This is the leader/followers pattern (Schmidt et al.) with Go's answer to blocking
+//! (its `sysmon` retakes a processor from a thread stuck in a system call);
+//! `docs/performance.md` has the measurements that chose it.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::RawFd;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Token};
+
+use super::table::{token, Parked, Table, Taken};
+use crate::address::Address;
+use crate::server::park::{self, PoolTimeouts, Turn};
+use crate::server::{lock, ProcessRequest};
+use crate::socket::RequestSocket;
+
+/// How often the standby looks at a busy pool.
+const TICK: Duration = Duration::from_millis(5);
+
+/// After this long without any progress, the standby sleeps until woken.
+const DEEP_AFTER: Duration = Duration::from_secs(1);
+
+/// Readiness events taken from one wait.
+const EVENTS: usize = 256;
+
+/// Requests handed to `process_request` that may wait for a worker (the ones the pool's
+/// workers did not accept themselves: `handle_request`, datagrams).
+const HANDED_OVER: usize = 256;
+
+/// How long accepting pauses when the process is out of descriptors.
+const FD_PAUSE: Duration = Duration::from_millis(50);
+
+thread_local! {
+    /// Set when this worker, about to wait in a read, had another one take over.
+    static HANDED_OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+const LISTENER: Token = Token(usize::MAX);
+const WAKER: Token = Token(usize::MAX - 1);
+
+/// The pool's settings, read from the mix-in's fields when it starts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Config {
+    pub(crate) max_workers: usize,
+    pub(crate) max_connections: usize,
+    pub(crate) timeouts: PoolTimeouts,
+    pub(crate) park_idle: bool,
+}
+
+enum Work<R> {
+    /// A readiness event.
+    Event(Token),
+    /// A connection given to `process_request` (not accepted by a worker).
+    Adopt(R, Address),
+    /// A request that cannot be parked (a datagram): finish it and shut it down.
+    Job(R, Address),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standby {
+    None,
+    /// Wakes every tick.
+    Ticking,
+    /// Sleeps until the pool has work again.
+    Deep,
+}
+
+struct Sched<R> {
+    queue: VecDeque<Work<R>>,
+    /// A worker waits for readiness (or is about to).
+    polling: bool,
+    /// Workers asleep, the standby not counted.
+    sleeping: usize,
+    /// Workers taking work: not asleep, not standing by.
+    pulling: usize,
+    standby: Standby,
+    started: usize,
+    running: usize,
+    stop: bool,
+}
+
+impl<R> Sched<R> {
+    /// Work waits that no worker is doing.
+    fn pending(&self) -> bool {
+        !self.queue.is_empty() || !self.polling
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pause {
+    No,
+    /// `max_connections` are open.
+    Full,
+    /// Out of descriptors: try again then.
+    Until(Instant),
+}
+
+struct Accept {
+    fd: RawFd,
+    serving: bool,
+    pause: Pause,
+}
+
+/// A snapshot of the pool's counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Counts {
+    pub(crate) started: usize,
+    pub(crate) running: usize,
+    pub(crate) queued: usize,
+    pub(crate) parked: usize,
+    pub(crate) open: usize,
+}
+
+/// The workers, the readiness set and the connections of one pool server.
+pub(crate) struct Pool<R> {
+    cfg: Config,
+    /// Held by the worker that waits for readiness.
+    poll: Mutex<mio::Poll>,
+    registry: mio::Registry,
+    waker: mio::Waker,
+    table: Table<R>,
+    sched: Mutex<Sched<R>>,
+    /// Sleeping workers.
+    wake: Condvar,
+    /// The standby.
+    watch: Condvar,
+    /// `process_request` waiting for room in the queue.
+    room: Condvar,
+    /// Grows whenever a worker finishes a handler's turn, an `accept` or a wait.
+    progress: AtomicU64,
+    /// Grows every tick of the standby: a piece of work during which it grew twice took
+    /// long enough for the standby to take over.
+    epoch: AtomicU64,
+    accept: Mutex<Accept>,
+    /// Connections open.
+    open: AtomicUsize,
+    /// When parked connections are next looked at for their deadlines.
+    next_sweep: Mutex<Instant>,
+    sweep_every: Duration,
+    /// More than one CPU to run on: then a batch of events is shared out.
+    parallel: bool,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    this: Weak<dyn ProcessRequest<R>>,
+}
+
+impl<R: RequestSocket> Pool<R> {
+    /// A pool for the server `this`, with its first workers started.
+    pub(crate) fn start(
+        cfg: Config,
+        this: &Arc<dyn ProcessRequest<R>>,
+    ) -> io::Result<Arc<Pool<R>>> {
+        let poll = mio::Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = mio::Waker::new(poll.registry(), WAKER)?;
+        let shortest = [cfg.timeouts.idle, cfg.timeouts.header]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(Duration::from_secs(8));
+        let pool = Arc::new(Pool {
+            cfg,
+            poll: Mutex::new(poll),
+            registry,
+            waker,
+            table: Table::new(),
+            sched: Mutex::new(Sched {
+                queue: VecDeque::new(),
+                polling: false,
+                sleeping: 0,
+                pulling: 0,
+                standby: Standby::None,
+                started: 0,
+                running: 0,
+                stop: false,
+            }),
+            wake: Condvar::new(),
+            watch: Condvar::new(),
+            room: Condvar::new(),
+            progress: AtomicU64::new(0),
+            epoch: AtomicU64::new(0),
+            accept: Mutex::new(Accept {
+                fd: -1,
+                serving: false,
+                pause: Pause::No,
+            }),
+            open: AtomicUsize::new(0),
+            next_sweep: Mutex::new(Instant::now()),
+            sweep_every: (shortest / 8).clamp(Duration::from_millis(10), Duration::from_secs(1)),
+            parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
+            threads: Mutex::new(Vec::new()),
+            this: Arc::downgrade(this),
+        });
+        // One to work, one to stand by.
+        let mut st = lock(&pool.sched);
+        pool.spawn(&mut st, false);
+        if cfg.max_workers > 1 {
+            pool.spawn(&mut st, true);
+        }
+        drop(st);
+        Ok(pool)
+    }
+
+    pub(crate) fn counts(&self) -> Counts {
+        let st = lock(&self.sched);
+        Counts {
+            started: st.started,
+            running: st.running,
+            queued: st.queue.len(),
+            parked: self.table.parked(),
+            open: self.open.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Starts a worker (under the scheduler's lock), unless `max_workers` run: one that
+    /// takes work, or one that starts as the standby.
+    fn spawn(self: &Arc<Self>, st: &mut Sched<R>, standby: bool) {
+        if st.stop || st.started >= self.cfg.max_workers.max(1) {
+            return;
+        }
+        st.started += 1;
+        st.pulling += 1;
+        let pool = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("socketserver-worker".into())
+            .spawn(move || pool.work(standby));
+        match spawned {
+            Ok(handle) => {
+                let mut threads = lock(&self.threads);
+                threads.retain(|t| !t.is_finished());
+                threads.push(handle);
+            }
+            Err(_) => {
+                st.started -= 1;
+                st.pulling -= 1;
+            }
+        }
+    }
+
+    /// Starts accepting on the listening socket `fd` (`serve_forever` begins).
+    pub(crate) fn listen(&self, fd: RawFd) -> io::Result<()> {
+        let mut acc = lock(&self.accept);
+        if acc.fd != fd {
+            if acc.fd >= 0 {
+                let _ = self.registry.deregister(&mut SourceFd(&acc.fd));
+            }
+            self.registry
+                .register(&mut SourceFd(&fd), LISTENER, Interest::READABLE)?;
+            acc.fd = fd;
+        }
+        acc.serving = true;
+        drop(acc);
+        // What is already queued is not an edge any more: look at it now.
+        self.hand_over(Work::Event(LISTENER));
+        Ok(())
+    }
+
+    /// Stops accepting (`serve_forever` ends). Returns once no worker is in `accept`.
+    pub(crate) fn unlisten(&self) {
+        let mut acc = lock(&self.accept);
+        acc.serving = false;
+        if acc.fd >= 0 {
+            let _ = self.registry.deregister(&mut SourceFd(&acc.fd));
+            acc.fd = -1;
+        }
+    }
+
+    /// A request from `process_request`: a worker takes it.
+    pub(crate) fn adopt(self: &Arc<Self>, request: R, client_address: Address) {
+        let work = if R::CONNECTED {
+            Work::Adopt(request, client_address)
+        } else {
+            Work::Job(request, client_address)
+        };
+        let mut st = lock(&self.sched);
+        while st.queue.len() >= HANDED_OVER && !st.stop {
+            st = self.room.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        if st.stop {
+            drop(st);
+            if let Some(this) = self.this.upgrade() {
+                match work {
+                    Work::Adopt(r, _) | Work::Job(r, _) => this.shutdown_request(r),
+                    Work::Event(_) => {}
+                }
+            }
+            return;
+        }
+        st.queue.push_back(work);
+        self.rouse(&mut st);
+    }
+
+    /// Queues `work` from outside the workers and makes sure one sees it.
+    fn hand_over(&self, work: Work<R>) {
+        let mut st = lock(&self.sched);
+        st.queue.push_back(work);
+        if st.sleeping > 0 {
+            self.wake.notify_one();
+        } else if st.polling {
+            let _ = self.waker.wake();
+        } else {
+            self.watch.notify_one();
+        }
+    }
+
+    /// Someone must look at the queue: a sleeper, the one waiting for readiness, or a
+    /// new worker.
+    fn rouse(self: &Arc<Self>, st: &mut Sched<R>) {
+        if st.sleeping > 0 {
+            self.wake.notify_one();
+        } else if st.polling {
+            let _ = self.waker.wake();
+        } else if st.standby != Standby::None {
+            self.watch.notify_one();
+        } else {
+            self.spawn(st, false);
+        }
+    }
+
+    /// Stops the workers: each ends when its current work is done.
+    pub(crate) fn stop(&self) {
+        let mut st = lock(&self.sched);
+        st.stop = true;
+        let left: Vec<Work<R>> = st.queue.drain(..).collect();
+        drop(st);
+        self.wake.notify_all();
+        self.watch.notify_all();
+        self.room.notify_all();
+        let _ = self.waker.wake();
+        if let Some(this) = self.this.upgrade() {
+            for work in left {
+                match work {
+                    Work::Adopt(r, _) | Work::Job(r, _) => this.shutdown_request(r),
+                    Work::Event(_) => {}
+                }
+            }
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        lock(&self.sched).stop
+    }
+
+    /// Waits for the workers (after [`stop`](Self::stop)).
+    pub(crate) fn join(&self) {
+        let threads = std::mem::take(&mut *lock(&self.threads));
+        let me = std::thread::current().id();
+        for t in threads {
+            if t.thread().id() != me {
+                let _ = t.join();
+            }
+        }
+    }
+
+    /// Closes every parked connection.
+    pub(crate) fn close_parked(&self) {
+        let this = self.this.upgrade();
+        self.table
+            .drain_parked(|_| true, |p| self.closed(this.as_ref(), p.request));
+    }
+
+    /// A worker's life.
+    fn work(self: Arc<Self>, standby: bool) {
+        let hint = Arc::downgrade(&self);
+        park::set_before_wait(Rc::new(move || {
+            if let Some(pool) = hint.upgrade() {
+                pool.about_to_wait();
+            }
+        }));
+        let mut events = Events::with_capacity(EVENTS);
+        let mut st = lock(&self.sched);
+        if standby {
+            st = self.idle(st);
+        }
+        loop {
+            if st.stop {
+                break;
+            }
+            if let Some(work) = st.queue.pop_front() {
+                st.running += 1;
+                if st.queue.len() + 1 == HANDED_OVER {
+                    self.room.notify_one();
+                }
+                drop(st);
+                let epoch = self.epoch.load(Ordering::Relaxed);
+                HANDED_OFF.with(|h| h.set(false));
+                if let Some(this) = self.this.upgrade() {
+                    self.run(work, &this);
+                }
+                self.progress.fetch_add(1, Ordering::Relaxed);
+                st = lock(&self.sched);
+                st.running -= 1;
+                // Another worker took over while this one was held up: leave the work
+                // to it rather than share one processor's time with it.
+                let overtaken =
+                    self.epoch.load(Ordering::Relaxed) >= epoch + 2 || HANDED_OFF.with(|h| h.get());
+                if overtaken && st.pulling > 1 && !self.parallel {
+                    st = self.idle(st);
+                }
+                continue;
+            }
+            if !st.polling {
+                st.polling = true;
+                drop(st);
+                self.wait_for_readiness(&mut events);
+                self.progress.fetch_add(1, Ordering::Relaxed);
+                st = lock(&self.sched);
+                st.polling = false;
+                let mut n = 0;
+                for event in events.iter() {
+                    if event.token() != WAKER {
+                        st.queue.push_back(Work::Event(event.token()));
+                        n += 1;
+                    }
+                }
+                if n > 0 && st.standby == Standby::Deep {
+                    self.watch.notify_one();
+                }
+                if n > 1 && self.parallel && st.sleeping > 0 {
+                    self.wake.notify_one();
+                }
+                continue;
+            }
+            st = self.idle(st);
+        }
+        st.started -= 1;
+        st.pulling -= 1;
+    }
+
+    /// One wait in the readiness set, then the deadlines of parked connections.
+    fn wait_for_readiness(&self, events: &mut Events) {
+        let now = Instant::now();
+        let timeout = lock(&self.next_sweep).saturating_duration_since(now);
+        {
+            let mut poll = lock(&self.poll);
+            if poll.poll(events, Some(timeout)).is_err() {
+                events.clear();
+            }
+        }
+        self.sweep();
+    }
+
+    /// Closes the parked connections whose time is up, and resumes accepting after a
+    /// pause for descriptors.
+    fn sweep(&self) {
+        let now = Instant::now();
+        {
+            let mut next = lock(&self.next_sweep);
+            if now < *next {
+                return;
+            }
+            *next = now + self.sweep_every;
+        }
+        {
+            let mut acc = lock(&self.accept);
+            if matches!(acc.pause, Pause::Until(t) if t <= now) {
+                acc.pause = Pause::No;
+                drop(acc);
+                lock(&self.sched).queue.push_back(Work::Event(LISTENER));
+            }
+        }
+        let this = self.this.upgrade();
+        self.table.drain_parked(
+            |expires| expires.is_some_and(|t| t <= now),
+            |p| self.closed(this.as_ref(), p.request),
+        );
+    }
+
+    /// Sleeps until there is work; as the standby, watches for stalls.
+    fn idle<'a>(self: &'a Arc<Self>, mut st: MutexGuard<'a, Sched<R>>) -> MutexGuard<'a, Sched<R>> {
+        st.pulling -= 1;
+        st = self.sleep(st);
+        st.pulling += 1;
+        st
+    }
+
+    fn sleep<'a>(
+        self: &'a Arc<Self>,
+        mut st: MutexGuard<'a, Sched<R>>,
+    ) -> MutexGuard<'a, Sched<R>> {
+        if st.standby != Standby::None {
+            st.sleeping += 1;
+            st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+            st.sleeping -= 1;
+            // Woken to stand by (the standby left to take over), or to take work.
+            if st.stop || st.standby != Standby::None {
+                return st;
+            }
+        }
+        st.standby = Standby::Ticking;
+        let mut seen = self.progress.load(Ordering::Relaxed);
+        let mut quiet_since = Instant::now();
+        loop {
+            let (guard, waited) = self
+                .watch
+                .wait_timeout(st, TICK)
+                .unwrap_or_else(|e| e.into_inner());
+            st = guard;
+            if st.stop {
+                break;
+            }
+            if !waited.timed_out() {
+                // Woken on purpose: a worker is about to wait, or work came in.
+                if st.pending() {
+                    break;
+                }
+                continue;
+            }
+            self.epoch.fetch_add(1, Ordering::Relaxed);
+            let progress = self.progress.load(Ordering::Relaxed);
+            if progress != seen {
+                seen = progress;
+                quiet_since = Instant::now();
+                continue;
+            }
+            if st.pending() {
+                // Work waits, and no worker got anywhere for a whole tick: a stall.
+                break;
+            }
+            if quiet_since.elapsed() >= DEEP_AFTER {
+                st.standby = Standby::Deep;
+                st = self.watch.wait(st).unwrap_or_else(|e| e.into_inner());
+                st.standby = Standby::Ticking;
+                if st.stop || st.pending() {
+                    break;
+                }
+                seen = self.progress.load(Ordering::Relaxed);
+                quiet_since = Instant::now();
+            }
+        }
+        st.standby = Standby::None;
+        if !st.stop {
+            // Somebody else keeps watch from now on.
+            if st.sleeping > 0 {
+                self.wake.notify_one();
+            } else {
+                self.spawn(&mut st, true);
+            }
+        }
+        st
+    }
+
+    /// A handler of this pool is about to wait in a read: if work is waiting that no
+    /// worker is doing, another worker should do it meanwhile.
+    fn about_to_wait(self: &Arc<Self>) {
+        let mut st = lock(&self.sched);
+        if !st.pending() || st.stop {
+            return;
+        }
+        HANDED_OFF.with(|h| h.set(true));
+        if st.sleeping > 0 {
+            self.wake.notify_one();
+        } else if st.standby != Standby::None {
+            self.watch.notify_one();
+        } else {
+            self.spawn(&mut st, false);
+        }
+    }
+
+    fn run(&self, work: Work<R>, this: &Arc<dyn ProcessRequest<R>>) {
+        match work {
+            Work::Event(LISTENER) => self.accept_one(this),
+            Work::Event(WAKER) => {}
+            Work::Event(Token(t)) => {
+                if let Taken::Run(p) = self.table.take(t) {
+                    self.run_turns(p, false, this);
+                }
+            }
+            Work::Adopt(request, client_address) => self.begin(request, client_address, this),
+            Work::Job(request, client_address) => {
+                this.finish_and_shutdown_request(request, client_address)
+            }
+        }
+    }
+
+    /// Accepts a waiting connection and runs its first turn at once. Before that turn
+    /// the listener goes back in the queue, so that if the turn blocks, the worker that
+    /// takes over goes on accepting.
+    fn accept_one(&self, this: &Arc<dyn ProcessRequest<R>>) {
+        loop {
+            let got = {
+                let mut acc = lock(&self.accept);
+                if !acc.serving || acc.pause != Pause::No {
+                    return;
+                }
+                if self.open.load(Ordering::Relaxed) >= self.cfg.max_connections {
+                    acc.pause = Pause::Full;
+                    return;
+                }
+                this.get_request()
+            };
+            match got {
+                Ok((request, client_address)) => {
+                    self.progress.fetch_add(1, Ordering::Relaxed);
+                    lock(&self.sched).queue.push_back(Work::Event(LISTENER));
+                    if this.verify_request(&request, &client_address) {
+                        self.begin(request, client_address, this);
+                    } else {
+                        this.shutdown_request(request);
+                    }
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if crate::sys::is_fd_exhaustion(&e) => {
+                    let until = Instant::now() + FD_PAUSE;
+                    lock(&self.accept).pause = Pause::Until(until);
+                    let mut next = lock(&self.next_sweep);
+                    *next = (*next).min(until);
+                    return;
+                }
+                // A connection reset before it was taken, and the like: Python ignores
+                // errors of `get_request` too.
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// A new connection: registered for readiness, then its first turn.
+    fn begin(&self, request: R, client_address: Address, this: &Arc<dyn ProcessRequest<R>>) {
+        let Some(fd) = request.poll_fd() else {
+            return this.finish_and_shutdown_request(request, client_address);
+        };
+        if let Err(e) = request.set_idle_timeout(self.cfg.timeouts.idle) {
+            this.handle_error(&request, &client_address, &e.into());
+            return this.shutdown_request(request);
+        }
+        let Some(gen) = self.table.install(fd) else {
+            return this.shutdown_request(request);
+        };
+        let token = Token(token(fd, gen));
+        if let Err(e) = self
+            .registry
+            .register(&mut SourceFd(&fd), token, Interest::READABLE)
+        {
+            self.table.remove(fd);
+            this.handle_error(&request, &client_address, &e.into());
+            return this.shutdown_request(request);
+        }
+        self.open.fetch_add(1, Ordering::Relaxed);
+        let parked = Parked {
+            request,
+            client_address,
+            leftover: Vec::new(),
+            head_deadline: None,
+            deadline: None,
+        };
+        self.run_turns(parked, true, this);
+    }
+
+    /// Runs the handler on a connection until it parks the connection or ends it.
+    fn run_turns(&self, mut p: Parked<R>, mut fresh: bool, this: &Arc<dyn ProcessRequest<R>>) {
+        let Some(fd) = p.request.poll_fd() else {
+            return;
+        };
+        loop {
+            let turn = Turn {
+                fresh,
+                parkable: self.cfg.park_idle,
+                timeouts: self.cfg.timeouts,
+                leftover: std::mem::take(&mut p.leftover),
+                head_deadline: p.head_deadline.take(),
+                parking: None,
+            };
+            let (result, turn) =
+                park::run_turn(turn, || this.finish_request(&p.request, &p.client_address));
+            self.progress.fetch_add(1, Ordering::Relaxed);
+            if let Err(e) = result {
+                this.handle_error(&p.request, &p.client_address, &e);
+                self.table.remove(fd);
+                return self.closed(Some(this), p.request);
+            }
+            let parking = match turn.parking {
+                Some(parking) if !self.stopping() => parking,
+                _ => {
+                    self.table.remove(fd);
+                    return self.closed(Some(this), p.request);
+                }
+            };
+            p.leftover = parking.leftover;
+            p.head_deadline = parking.head_deadline;
+            p.deadline = parking
+                .idle
+                .or(self.cfg.timeouts.idle)
+                .map(|d| Instant::now() + d);
+            match self.table.park(fd, p) {
+                Ok(()) => {
+                    if self.stopping() {
+                        // `server_close` may have looked before this one was back.
+                        self.close_parked();
+                    }
+                    return;
+                }
+                // Readable again while it ran: another turn.
+                Err(back) => {
+                    p = back;
+                    fresh = false;
+                }
+            }
+        }
+    }
+
+    /// A connection ends: Python's `shutdown_request`, and accepting resumes if it had
+    /// stopped at `max_connections`.
+    fn closed(&self, this: Option<&Arc<dyn ProcessRequest<R>>>, request: R) {
+        match this {
+            Some(this) => this.shutdown_request(request),
+            None => {
+                request.shutdown_write();
+                drop(request);
+            }
+        }
+        let open = self.open.fetch_sub(1, Ordering::Relaxed) - 1;
+        if open < self.cfg.max_connections {
+            let mut acc = lock(&self.accept);
+            if acc.pause == Pause::Full {
+                acc.pause = Pause::No;
+                drop(acc);
+                self.hand_over(Work::Event(LISTENER));
+            }
+        }
+    }
+}
