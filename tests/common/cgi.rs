@@ -76,7 +76,7 @@ sys.stdout.buffer.write(b"Content-Type: application/octet-stream\n\n" + body)
     (
         "cgi-bin/chatty.sh",
         0o755,
-        "#!/bin/sh\n# 1 MiB of output before it reads its input.\nprintf 'Content-Type: application/octet-stream\\n\\n'\nhead -c 1048576 /dev/zero\nwc -c\n",
+        "#!/bin/sh\n# 1 MiB of output (or QUERY_STRING bytes) before it reads its input.\nprintf 'Content-Type: application/octet-stream\\n\\n'\nhead -c \"${QUERY_STRING:-1048576}\" /dev/zero\nwc -c\n",
     ),
     (
         "cgi-bin/hello.sh",
@@ -108,6 +108,11 @@ sys.stdout.buffer.write(b"Content-Type: application/octet-stream\n\n" + body)
         "cgi-bin/sleep.sh",
         0o755,
         "#!/bin/sh\n# Prints the pids of itself and of a child, then waits for ever.\nsleep 600 &\nprintf 'Content-Type: text/plain\\n\\n%s %s\\n' $$ $!\nwait\n",
+    ),
+    (
+        "cgi-bin/ticker.sh",
+        0o755,
+        "#!/bin/sh\n# Writes a line every 0.1 s, for ever.\nprintf 'Content-Type: text/plain\\n\\n'\nwhile :; do echo tick; sleep 0.1; done\n",
     ),
     (
         "cgi-bin/discard.sh",

@@ -292,6 +292,9 @@ impl CgiHttpRequestHandler {
             )
         });
         let spawned = spawned.and_then(|env| {
+            if interpreter.is_none() {
+                check_exec_format(&scriptfile)?;
+            }
             for (name, value) in &env.set {
                 cmd.env(name, value);
             }
@@ -379,6 +382,39 @@ impl From<SimpleHttpRequestHandler> for CgiHttpRequestHandler {
             python_interpreter: None,
         }
     }
+}
+
+/// Refuses a file the kernel cannot execute by itself — neither `#!` nor an ELF or
+/// Mach-O binary. CPython's `execve` fails on such a file (`ENOEXEC`); `std`'s spawn,
+/// like `execvp`, would hand it to `/bin/sh` instead, and no shell is to run between the
+/// server and the script.
+fn check_exec_format(path: &Path) -> io::Result<()> {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let mut file = std::fs::File::open(path)?;
+    let mut n = 0;
+    while n < magic.len() {
+        match file.read(&mut magic[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    const BINARIES: [[u8; 4]; 7] = [
+        *b"\x7fELF",
+        [0xfe, 0xed, 0xfa, 0xce],
+        [0xce, 0xfa, 0xed, 0xfe],
+        [0xfe, 0xed, 0xfa, 0xcf],
+        [0xcf, 0xfa, 0xed, 0xfe],
+        [0xca, 0xfe, 0xba, 0xbe],
+        [0xbe, 0xba, 0xfe, 0xca],
+    ];
+    if magic[..n].starts_with(b"#!") || (n == 4 && BINARIES.contains(&magic)) {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "Exec format error: neither a #! line nor a binary (it is not handed to a shell)",
+    ))
 }
 
 /// `s.find(c, start)` of Python: the byte index of `c` at or after `start`.
