@@ -249,6 +249,18 @@ fn scripts_run_as_nobody_with_nobodys_group_when_the_server_is_root() {
 }
 
 #[test]
+fn a_script_inherits_no_socket_of_the_server() {
+    let fx = cgi_fixture();
+    let (_server, addr) = cgi_server(&fx.root, &[]);
+    // Another client's connection is open meanwhile.
+    let _other = TcpStream::connect(addr).unwrap();
+    let answer = get(addr, "/cgi-bin/fds.sh");
+    let listing = String::from_utf8_lossy(body(&answer)).into_owned();
+    assert!(listing.contains(" 0 -> pipe:"), "{listing}");
+    assert!(!listing.contains("socket:"), "{listing}");
+}
+
+#[test]
 fn the_connection_closes_after_a_script_even_in_http_1_1() {
     let fx = cgi_fixture();
     let mut cmd = Command::new(fresh_example_bin("http_server"));

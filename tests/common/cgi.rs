@@ -115,6 +115,11 @@ sys.stdout.buffer.write(b"Content-Type: application/octet-stream\n\n" + body)
         "#!/bin/sh\n# Writes a line every 0.1 s, for ever.\nprintf 'Content-Type: text/plain\\n\\n'\nwhile :; do echo tick; sleep 0.1; done\n",
     ),
     (
+        "cgi-bin/fds.sh",
+        0o755,
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nls -l /proc/self/fd/\n",
+    ),
+    (
         "cgi-bin/discard.sh",
         0o755,
         "#!/bin/sh\n# Reads and drops its input, then says how much it was.\nn=$(wc -c)\nprintf 'Content-Type: text/plain\\n\\n%s\\n' \"$n\"\n",

@@ -341,8 +341,14 @@ impl CgiHttpRequestHandler {
             }
             ended?
         } else {
-            h.send_response_message(200, Some("Script output follows"))?;
-            h.flush_headers()?;
+            let sent = h
+                .send_response_message(200, Some("Script output follows"))
+                .and_then(|()| h.flush_headers());
+            if let Err(e) = sent {
+                // The client is gone: the script is not left behind.
+                let _ = run::kill(&mut child);
+                return Err(e);
+            }
             run::run(&mut child, h, body_len, limits, &mut PassThrough)?
         };
         let status = match ended {
