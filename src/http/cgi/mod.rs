@@ -8,16 +8,18 @@
 //!   (`env.rs`);
 //! * [`parse_script_headers`] — a sans-IO parser of a script's header block, for the
 //!   opt-in RFC 3875 mode (`output.rs`);
-//! * running the script — body in, output out, stderr to the log, time limits (`run.rs`).
+//! * running the script — body in, output out, stderr to the log, time limits (`run.rs`),
+//!   and turning its output into the answer (`answer.rs`).
 //!
 //! `docs/cgi.md` describes the module for users, with what differs from CPython.
 
+mod answer;
 mod env;
 mod output;
 mod run;
 
 use std::fmt;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -36,7 +38,8 @@ use super::simple::{Body, SimpleHttpRequestHandler};
 use super::url::{unquote, url_collapse_path};
 use crate::error::{Error, Result};
 use crate::sys;
-use run::{Ended, Flow, Limits, Output};
+use answer::{bad_gateway, PassThrough, Rfc3875Output};
+use run::{Ended, Limits};
 
 /// How long a script may go without progress before it is killed, by default.
 pub const DEFAULT_CGI_TIMEOUT: Duration = Duration::from_secs(60);
@@ -436,84 +439,6 @@ fn splitext(path: &str) -> &str {
         Some(i) => &name[stem_start + i..],
         None => "",
     }
-}
-
-/// CPython's answer: the output as it is, after the status line sent before the run.
-struct PassThrough;
-
-impl Output for PassThrough {
-    fn stdout(&mut self, h: &mut HttpRequest<'_>, data: &[u8]) -> Result<Flow> {
-        h.wfile.write_all(data)?;
-        Ok(Flow::More)
-    }
-
-    fn stderr_line(&mut self, h: &mut HttpRequest<'_>, line: &[u8]) {
-        log_stderr(h, line);
-    }
-}
-
-fn log_stderr(h: &HttpRequest<'_>, line: &[u8]) {
-    h.log_error(format_args!("{}", String::from_utf8_lossy(line)));
-}
-
-/// RFC 3875 §6: the header block is read and parsed first.
-enum Rfc3875Output {
-    /// Collecting the header block.
-    Head(Vec<u8>, HeaderBlockFinder),
-    /// Passing the body on.
-    Body,
-    /// A `HEAD` request: the body is read and dropped.
-    Discard,
-}
-
-impl Output for Rfc3875Output {
-    fn stdout(&mut self, h: &mut HttpRequest<'_>, data: &[u8]) -> Result<Flow> {
-        let Rfc3875Output::Head(buf, finder) = self else {
-            if let Rfc3875Output::Body = self {
-                h.wfile.write_all(data)?;
-            }
-            return Ok(Flow::More);
-        };
-        buf.extend_from_slice(data);
-        let Some(end) = finder.find(buf) else {
-            if buf.len() > MAX_SCRIPT_HEADER_BLOCK {
-                bad_gateway(h, &ScriptOutputError::TooLarge)?;
-                return Ok(Flow::Stop);
-            }
-            return Ok(Flow::More);
-        };
-        let head = match parse_script_headers(&buf[..end]) {
-            Ok(head) => head,
-            Err(e) => {
-                bad_gateway(h, &e)?;
-                return Ok(Flow::Stop);
-            }
-        };
-        let (code, reason) = head.status();
-        h.send_response_message(code, Some(&reason))?;
-        for (name, value) in &head.headers {
-            h.send_header(name, value)?;
-        }
-        h.end_headers()?;
-        let body = buf.split_off(end);
-        if h.command == "HEAD" {
-            *self = Rfc3875Output::Discard;
-        } else {
-            *self = Rfc3875Output::Body;
-            h.wfile.write_all(&body)?;
-        }
-        h.wfile.flush()?;
-        Ok(Flow::More)
-    }
-
-    fn stderr_line(&mut self, h: &mut HttpRequest<'_>, line: &[u8]) {
-        log_stderr(h, line);
-    }
-}
-
-fn bad_gateway(h: &mut HttpRequest<'_>, e: &ScriptOutputError) -> Result<()> {
-    h.log_error(format_args!("malformed header from CGI script: {e}"));
-    h.send_error(502)
 }
 
 impl BaseHttpRequestHandler for CgiHttpRequestHandler {
