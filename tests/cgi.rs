@@ -38,7 +38,8 @@ fn body(answer: &[u8]) -> &[u8] {
 }
 
 /// `true` when `pid` is gone or a zombie, `false` while it still runs (after waiting up
-/// to 5 s for SIGKILL to take effect).
+/// to 5 s for SIGKILL to take effect). The script's own child is not ours to wait for,
+/// and nothing signals its death to this process, hence the bounded polling.
 fn dead(pid: u32) -> bool {
     let start = Instant::now();
     loop {
