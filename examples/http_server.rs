@@ -5,11 +5,14 @@
 //! cargo run --release --example http_server            # the current directory on port 8000
 //! cargo run --release --example http_server -- -d /srv -b 127.0.0.1 -p HTTP/1.1 8080
 //! cargo run --release --example http_server -- -H 'Cache-Control: no-cache'
+//! cargo run --release --example http_server -- --cgi -d examples   # runs examples/cgi-bin/*
 //! ```
 //!
 //! Options (Python's, plus Python 3.15's `--header`):
 //!
 //! * `port` — bind to this port (default: 8000)
+//! * `--cgi` — run as CGI server: `CgiHttpRequestHandler` instead of
+//!   `SimpleHttpRequestHandler` (scripts under `/cgi-bin` and `/htbin`)
 //! * `-b, --bind ADDRESS` — bind to this address (default: all interfaces)
 //! * `-d, --directory DIRECTORY` — serve this directory (default: current directory)
 //! * `-p, --protocol VERSION` — conform to this HTTP version (default: HTTP/1.0)
@@ -22,12 +25,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use socketserver::http::{get_best_family, SimpleHttpRequestHandler, ThreadingHttpServer};
+use socketserver::http::{
+    get_best_family, BaseHttpRequestHandler, CgiHttpRequestHandler, SimpleHttpRequestHandler,
+    ThreadingHttpServer,
+};
 use socketserver::server::{shutdown_on_signals, SIGINT};
 use socketserver::BaseServer;
 
 const USAGE: &str =
-    "usage: http_server [-h] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [-H HEADER] [port]";
+    "usage: http_server [-h] [--cgi] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [-H HEADER] [port]";
 
 const HELP: &str = "
 positional arguments:
@@ -35,6 +41,7 @@ positional arguments:
 
 options:
   -h, --help            show this help message and exit
+  --cgi                 run as CGI server
   -b, --bind ADDRESS    bind to this address (default: all interfaces)
   -d, --directory DIRECTORY
                         serve this directory (default: current directory)
@@ -47,6 +54,7 @@ options:
                         path to the password file for the TLS key";
 
 struct Args {
+    cgi: bool,
     port: u16,
     bind: Option<String>,
     directory: PathBuf,
@@ -65,6 +73,7 @@ fn usage_error(message: &str) -> ExitCode {
 
 fn parse_args() -> Result<Args, ExitCode> {
     let mut args = Args {
+        cgi: false,
         port: 8000,
         bind: None,
         directory: std::env::current_dir().unwrap_or_else(|_| ".".into()),
@@ -93,6 +102,7 @@ fn parse_args() -> Result<Args, ExitCode> {
                 println!("{USAGE}\n{HELP}");
                 return Err(ExitCode::SUCCESS);
             }
+            "--cgi" => args.cgi = true,
             "-b" | "--bind" => args.bind = Some(value("-b/--bind")?),
             "-d" | "--directory" => args.directory = value("-d/--directory")?.into(),
             "-p" | "--protocol" => args.protocol = value("-p/--protocol")?,
@@ -158,8 +168,21 @@ fn serve(args: Args) -> socketserver::Result<ExitCode> {
     // Python's test(): the first passive address for -b (all interfaces if none), and
     // a DualStackServer that clears IPV6_V6ONLY so "::" also takes IPv4.
     let addr = get_best_family(args.bind.as_deref(), args.port)?;
+    if args.cgi {
+        return serve_with(&args, addr, CgiHttpRequestHandler::from(handler));
+    }
+    serve_with(&args, addr, handler)
+}
+
+/// Binds and serves with `handler` (Python's `SimpleHTTPRequestHandler`, or
+/// `CGIHTTPRequestHandler` for `--cgi`).
+fn serve_with<H: BaseHttpRequestHandler>(
+    args: &Args,
+    addr: std::net::SocketAddr,
+    handler: H,
+) -> socketserver::Result<ExitCode> {
     if let Some(cert) = &args.tls_cert {
-        return serve_https(&args, addr, handler, cert);
+        return serve_https(args, addr, handler, cert);
     }
     let mut server = ThreadingHttpServer::unbound(addr, handler)?;
     if addr.is_ipv6() {
@@ -174,10 +197,10 @@ fn serve(args: Args) -> socketserver::Result<ExitCode> {
 }
 
 #[cfg(feature = "tls")]
-fn serve_https(
+fn serve_https<H: BaseHttpRequestHandler>(
     args: &Args,
     addr: std::net::SocketAddr,
-    handler: SimpleHttpRequestHandler,
+    handler: H,
     cert: &std::path::Path,
 ) -> socketserver::Result<ExitCode> {
     use socketserver::http::{HttpsServer, ThreadingHttpsServer};
@@ -207,10 +230,10 @@ fn serve_https(
 }
 
 #[cfg(not(feature = "tls"))]
-fn serve_https(
+fn serve_https<H>(
     _: &Args,
     _: std::net::SocketAddr,
-    _: SimpleHttpRequestHandler,
+    _: H,
     _: &std::path::Path,
 ) -> socketserver::Result<ExitCode> {
     eprintln!("http_server: TLS is not built in; rebuild with `--features tls`");

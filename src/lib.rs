@@ -105,8 +105,8 @@ pub use handler::{
     StreamRequest, StreamRequestHandler,
 };
 pub use http::{
-    BaseHttpRequestHandler, HttpRequest, HttpServer, MinimalHttpHandler, MinimalHttpRequest,
-    SimpleHttpRequestHandler, ThreadPoolHttpServer, ThreadingHttpServer,
+    BaseHttpRequestHandler, CgiHttpRequestHandler, HttpRequest, HttpServer, MinimalHttpHandler,
+    MinimalHttpRequest, SimpleHttpRequestHandler, ThreadPoolHttpServer, ThreadingHttpServer,
 };
 pub use mixin::{
     ForkingMixIn, ForkingTcpServer, ForkingUdpServer, ForkingUnixDatagramServer,

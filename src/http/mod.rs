@@ -2,8 +2,9 @@
 //! [`HttpRequest`], the servers ([`HttpServer`], [`ThreadingHttpServer`], the pool
 //! variant), fast.ai's [`MinimalHttpHandler`], and the sans-IO pieces they are built from
 //! (the request parser, [`HttpMessage`], the status table, URL and MIME helpers, the
-//! directory listing).
+//! directory listing), and CPython's [`CgiHttpRequestHandler`] ([`cgi`]).
 
+pub mod cgi;
 mod date;
 mod handler;
 mod head;
@@ -20,6 +21,7 @@ mod simple;
 pub mod status;
 pub mod url;
 
+pub use cgi::CgiHttpRequestHandler;
 pub use date::{date_time_string, log_date_time_string, MONTHNAME, WEEKDAYNAME};
 pub use handler::{
     default_log_message, format_error_page, handle_one_request, parse_request, split_path,

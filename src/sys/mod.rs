@@ -8,6 +8,11 @@ use std::io;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
+mod process;
+pub(crate) use process::{
+    is_executable, is_root, kill_process_group, poll_ready, set_nonblocking, user_ids, Interest,
+};
+
 /// Readiness of the descriptors handed to [`poll_read`].
 pub(crate) fn poll_read<const N: usize>(
     fds: [RawFd; N],

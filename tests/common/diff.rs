@@ -115,6 +115,11 @@ impl ServerProcess {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self._child.0.id()
+    }
+
     /// The next `n` stderr lines, waiting up to [`READ_TIMEOUT`] for each.
     pub fn stderr_lines(&self, n: usize) -> Vec<String> {
         let rx = self.stderr.as_ref().expect("stderr captured");

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod cgi;
 pub mod diff;
 
 use std::io::{BufRead, BufReader, Read, Write};
