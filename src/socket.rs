@@ -121,6 +121,20 @@ impl Connection {
     /// `timeout` without progress; `None` blocks forever.
     #[doc(alias = "settimeout")]
     pub fn set_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        crate::server::park::timeouts_replaced();
+        self.set_socket_timeout(timeout)
+    }
+
+    /// Sets the pool's idle timeout in the socket if it is still pending: before a read
+    /// or a write that may wait.
+    pub(crate) fn ensure_timeouts(&self) -> io::Result<()> {
+        match crate::server::park::take_pending_timeout() {
+            Some(Some(t)) => self.set_socket_timeout(Some(t)),
+            _ => Ok(()),
+        }
+    }
+
+    fn set_socket_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         let timeout = timeout.map(|t| t.max(Duration::from_micros(1)));
         match self.transport() {
             Transport::Tcp(s) => {
@@ -137,6 +151,9 @@ impl Connection {
     /// Python's `gettimeout` (the read timeout).
     #[doc(alias = "gettimeout")]
     pub fn timeout(&self) -> io::Result<Option<Duration>> {
+        if let Some(pending) = crate::server::park::pending_timeout() {
+            return Ok(pending);
+        }
         match self.transport() {
             Transport::Tcp(s) => s.read_timeout(),
             Transport::Unix(s) => s.read_timeout(),
@@ -200,15 +217,38 @@ impl Connection {
 /// leaves waiting) and `None` sends the caller to the ordinary, waiting read — with its
 /// timeout.
 #[inline]
-fn try_first(fd: RawFd, buf: &mut [u8]) -> Option<io::Result<usize>> {
+fn try_first(conn: &Connection, buf: &mut [u8]) -> Option<io::Result<usize>> {
     if !crate::server::park::reads_hint() {
         return None;
     }
-    match crate::sys::recv_nowait(fd, buf) {
+    match crate::sys::recv_nowait(conn.as_raw_fd(), buf) {
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            if let Err(e) = conn.ensure_timeouts() {
+                return Some(Err(e));
+            }
             crate::server::park::before_wait();
             None
         }
+        r => Some(r),
+    }
+}
+
+/// On a pool connection whose timeouts are not set yet, a write first sends what fits
+/// without waiting; when it would wait (the peer reads slowly), the timeouts are set and
+/// `None` sends the caller to the ordinary, waiting write.
+#[inline]
+fn write_first(
+    conn: &Connection,
+    len: usize,
+    send: impl FnOnce() -> io::Result<usize>,
+) -> Option<io::Result<usize>> {
+    crate::server::park::pending_timeout()?;
+    match send() {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => match conn.ensure_timeouts() {
+            Ok(()) => None,
+            Err(e) => Some(Err(e)),
+        },
+        Ok(n) if n < len => Some(conn.ensure_timeouts().map(|()| n)),
         r => Some(r),
     }
 }
@@ -226,8 +266,8 @@ fn unix_address(a: &std::os::unix::net::SocketAddr) -> Address {
 impl Read for &Connection {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match *self {
-            Connection::Tcp(s) => try_first(s.as_raw_fd(), buf).unwrap_or_else(|| (&*s).read(buf)),
-            Connection::Unix(s) => try_first(s.as_raw_fd(), buf).unwrap_or_else(|| (&*s).read(buf)),
+            Connection::Tcp(s) => try_first(self, buf).unwrap_or_else(|| (&*s).read(buf)),
+            Connection::Unix(s) => try_first(self, buf).unwrap_or_else(|| (&*s).read(buf)),
             #[cfg(feature = "tls")]
             Connection::Tls(t) => (&**t).read(buf),
         }
@@ -236,18 +276,31 @@ impl Read for &Connection {
 
 impl Write for &Connection {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let fd = self.as_raw_fd();
+        let first = || crate::sys::send_nowait(fd, buf);
         match *self {
-            Connection::Tcp(s) => (&*s).write(buf),
-            Connection::Unix(s) => (&*s).write(buf),
+            Connection::Tcp(s) => {
+                write_first(self, buf.len(), first).unwrap_or_else(|| (&*s).write(buf))
+            }
+            Connection::Unix(s) => {
+                write_first(self, buf.len(), first).unwrap_or_else(|| (&*s).write(buf))
+            }
             #[cfg(feature = "tls")]
             Connection::Tls(t) => (&**t).write(buf),
         }
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let fd = self.as_raw_fd();
+        let len = bufs.iter().map(|b| b.len()).sum();
+        let first = || crate::sys::send_vectored_nowait(fd, bufs);
         match *self {
-            Connection::Tcp(s) => (&*s).write_vectored(bufs),
-            Connection::Unix(s) => (&*s).write_vectored(bufs),
+            Connection::Tcp(s) => {
+                write_first(self, len, first).unwrap_or_else(|| (&*s).write_vectored(bufs))
+            }
+            Connection::Unix(s) => {
+                write_first(self, len, first).unwrap_or_else(|| (&*s).write_vectored(bufs))
+            }
             #[cfg(feature = "tls")]
             Connection::Tls(t) => (&**t).write_vectored(bufs),
         }
@@ -490,6 +543,13 @@ pub trait RequestSocket: Send + 'static {
         Ok(())
     }
 
+    /// True when the pool may leave [`set_idle_timeout`](Self::set_idle_timeout) until a
+    /// read or write is about to wait (the crate's own reads and writes ask for it then).
+    #[doc(hidden)]
+    fn timeouts_on_demand(&self) -> bool {
+        false
+    }
+
     /// The descriptor to watch while the request is parked (a connection's); `None` for
     /// requests that cannot be parked.
     fn poll_fd(&self) -> Option<RawFd> {
@@ -511,7 +571,12 @@ impl RequestSocket for Connection {
     }
 
     fn set_idle_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.set_timeout(timeout)
+        self.set_socket_timeout(timeout)
+    }
+
+    fn timeouts_on_demand(&self) -> bool {
+        // A TLS session reads and writes the socket itself.
+        !self.is_tls()
     }
 
     fn poll_fd(&self) -> Option<RawFd> {

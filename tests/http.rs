@@ -1032,3 +1032,70 @@ fn pool_header_timeout_stops_trickling_clients() {
         String::from_utf8_lossy(&raw)
     );
 }
+
+/// A pool sets a connection's timeouts only when a read or a write is about to wait;
+/// both still apply: a client that stops half-way through a request body, and one that
+/// stops reading a large response, are cut off after the pool's `idle_timeout`.
+#[test]
+fn pool_timeouts_cut_stalled_bodies_and_stalled_readers() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    struct Stalls(Arc<AtomicUsize>);
+    impl BaseHttpRequestHandler for Stalls {
+        fn protocol_version(&self) -> &str {
+            "HTTP/1.1"
+        }
+        fn log_message(&self, _: &HttpRequest, _: std::fmt::Arguments) {}
+        fn log_error(&self, _: &HttpRequest, _: std::fmt::Arguments) {}
+        fn do_post(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
+            let mut body = [0u8; 100];
+            let r = h.rfile.read_exact(&mut body);
+            assert!(r.is_err(), "the body never arrives");
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Err(r.unwrap_err().into())
+        }
+        fn do_get(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
+            const MIB: usize = 1 << 20;
+            h.send_response(200)?;
+            h.send_header("Content-Length", &(256 * MIB).to_string())?;
+            h.end_headers()?;
+            let chunk = vec![b'x'; MIB];
+            let mut r = Ok(());
+            for _ in 0..256 {
+                r = h.wfile.write_all(&chunk);
+                if r.is_err() {
+                    break;
+                }
+            }
+            assert!(r.is_err(), "the client never reads 256 MiB");
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(r?)
+        }
+    }
+    let cut = Arc::new(AtomicUsize::new(0));
+    let mut server =
+        socketserver::ThreadPoolHttpServer::new(("127.0.0.1", 0), Stalls(cut.clone())).unwrap();
+    server.idle_timeout = Some(Duration::from_millis(300));
+    let addr = server.server_address;
+    let _running = Running::start(server);
+    let start = std::time::Instant::now();
+    let mut body = connect(addr);
+    body.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly this")
+        .unwrap();
+    let mut reader = connect(addr);
+    reader
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let deadline = start + Duration::from_secs(10);
+    while cut.load(Ordering::SeqCst) < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a stalled client held its worker"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        start.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        start.elapsed()
+    );
+}

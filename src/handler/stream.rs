@@ -187,6 +187,7 @@ impl<'a> SocketWriter<'a> {
             self.flush()?;
             return copy_file(self.connection, file, offset, len);
         }
+        self.connection.ensure_timeouts()?;
         let fd = self.connection.as_raw_fd();
         let mut head = 0;
         while head < self.buf.len() {

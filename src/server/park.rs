@@ -98,6 +98,11 @@ pub(crate) struct Turn {
     pub(crate) head_deadline: Option<Instant>,
     /// Set by the handler: keep the connection, with these bytes, until it is readable.
     pub(crate) parking: Option<Parking>,
+    /// The connection's read/write timeouts are in the socket (or it has none). The pool
+    /// sets them only when a read or write is about to wait: most connections never
+    /// wait, and the two `setsockopt` calls are a measurable part of a short
+    /// connection's cost.
+    pub(crate) timeouts_set: bool,
 }
 
 /// What a handler leaves with a parked connection.
@@ -163,6 +168,27 @@ pub(crate) fn park_with(parking: Parking) {
             t.parking = Some(parking);
         }
     });
+}
+
+/// The pool's idle timeout when it is still to be set on this turn's connection (and
+/// marks it set): `Some` exactly once per connection, on a pool worker.
+pub(crate) fn take_pending_timeout() -> Option<Option<Duration>> {
+    with_turn(|t| {
+        let pending = !t.timeouts_set;
+        t.timeouts_set = true;
+        pending.then_some(t.timeouts.idle)
+    })
+    .flatten()
+}
+
+/// The timeout that [`take_pending_timeout`] would set, without setting it.
+pub(crate) fn pending_timeout() -> Option<Option<Duration>> {
+    with_turn(|t| (!t.timeouts_set).then_some(t.timeouts.idle)).flatten()
+}
+
+/// The handler set the connection's timeout itself: the pool's is not applied later.
+pub(crate) fn timeouts_replaced() {
+    with_turn(|t| t.timeouts_set = true);
 }
 
 /// True when the handler has asked to park.

@@ -318,6 +318,56 @@ pub(crate) fn send_more(fd: RawFd, data: &[u8]) -> io::Result<usize> {
     }
 }
 
+/// `MSG_NOSIGNAL` where it exists: a peer that has gone answers `EPIPE`, not `SIGPIPE`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const NOSIGNAL: libc::c_int = 0;
+
+/// Sends what fits of `data` on a connected socket without waiting (`send` with
+/// `MSG_DONTWAIT`): `WouldBlock` when nothing fits.
+pub(crate) fn send_nowait(fd: RawFd, data: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `data` is valid for reads of `data.len()` bytes for the whole call.
+        let n = unsafe {
+            libc::send(
+                fd,
+                data.as_ptr().cast(),
+                data.len(),
+                libc::MSG_DONTWAIT | NOSIGNAL,
+            )
+        };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// [`send_nowait`] for several slices at once (`sendmsg`, like `writev`).
+pub(crate) fn send_vectored_nowait(fd: RawFd, bufs: &[std::io::IoSlice<'_>]) -> io::Result<usize> {
+    // SAFETY: an all-zero msghdr is a valid empty message (no name, no control data).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    // `IoSlice` is ABI-compatible with `iovec` on Unix (std guarantees it); sendmsg only
+    // reads the slices.
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len().min(libc::c_int::MAX as usize) as _;
+    loop {
+        // SAFETY: `msg` points at `bufs`, valid for reads for the whole call.
+        let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT | NOSIGNAL) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
 /// Reads what a connected socket holds without waiting (`recv` with `MSG_DONTWAIT`),
 /// whatever the descriptor's blocking mode: `WouldBlock` when nothing is there, `Ok(0)`
 /// at end of file. A readiness worker reads this way so that a spurious wake-up never

@@ -49,6 +49,8 @@ pub(crate) struct Parked<R> {
     pub(crate) head_deadline: Option<Instant>,
     /// When the connection is closed if nothing arrives.
     pub(crate) deadline: Option<Instant>,
+    /// The socket's read/write timeouts are set (see `park::Turn::timeouts_set`).
+    pub(crate) timeouts_set: bool,
 }
 
 impl<R> Parked<R> {
@@ -226,6 +228,7 @@ mod tests {
             leftover: Vec::new(),
             head_deadline: None,
             deadline: None,
+            timeouts_set: false,
         }
     }
 

@@ -647,9 +647,13 @@ impl<R: RequestSocket> Pool<R> {
         let Some(fd) = request.poll_fd() else {
             return this.finish_and_shutdown_request(request, client_address);
         };
-        if let Err(e) = request.set_idle_timeout(self.cfg.timeouts.idle) {
-            this.handle_error(&request, &client_address, &e.into());
-            return this.shutdown_request(request);
+        // A plain connection gets its timeouts when it first would wait (`park::Turn`).
+        let timeouts_set = !request.timeouts_on_demand();
+        if timeouts_set {
+            if let Err(e) = request.set_idle_timeout(self.cfg.timeouts.idle) {
+                this.handle_error(&request, &client_address, &e.into());
+                return this.shutdown_request(request);
+            }
         }
         let Some(gen) = self.table.install(fd) else {
             return this.shutdown_request(request);
@@ -670,6 +674,7 @@ impl<R: RequestSocket> Pool<R> {
             leftover: Vec::new(),
             head_deadline: None,
             deadline: None,
+            timeouts_set,
         };
         self.run_turns(parked, true, this);
     }
@@ -687,9 +692,11 @@ impl<R: RequestSocket> Pool<R> {
                 leftover: std::mem::take(&mut p.leftover),
                 head_deadline: p.head_deadline.take(),
                 parking: None,
+                timeouts_set: p.timeouts_set,
             };
             let (result, turn) =
                 park::run_turn(turn, || this.finish_request(&p.request, &p.client_address));
+            p.timeouts_set = turn.timeouts_set;
             self.progress.fetch_add(1, Ordering::Relaxed);
             if let Err(e) = result {
                 this.handle_error(&p.request, &p.client_address, &e);
