@@ -129,6 +129,19 @@ struct Accept {
     pause: Pause,
 }
 
+/// When the deadlines of parked connections are looked at.
+struct Sweep {
+    next: Instant,
+    /// An eighth of the shortest timeout a parked connection has had, so a deadline is
+    /// kept to within that (between 10 ms and 1 s).
+    every: Duration,
+}
+
+/// How often to sweep for connections parked with `timeout`.
+fn sweep_every(timeout: Duration) -> Duration {
+    (timeout / 8).clamp(Duration::from_millis(10), Duration::from_secs(1))
+}
+
 /// A snapshot of the pool's counters.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Counts {
@@ -162,9 +175,8 @@ pub(crate) struct Pool<R> {
     accept: Mutex<Accept>,
     /// Connections open.
     open: AtomicUsize,
-    /// When parked connections are next looked at for their deadlines.
-    next_sweep: Mutex<Instant>,
-    sweep_every: Duration,
+    /// When parked connections are next looked at for their deadlines, and how often.
+    sweep: Mutex<Sweep>,
     /// More than one CPU to run on: then a batch of events is shared out.
     parallel: bool,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -212,8 +224,10 @@ impl<R: RequestSocket> Pool<R> {
                 pause: Pause::No,
             }),
             open: AtomicUsize::new(0),
-            next_sweep: Mutex::new(Instant::now()),
-            sweep_every: (shortest / 8).clamp(Duration::from_millis(10), Duration::from_secs(1)),
+            sweep: Mutex::new(Sweep {
+                next: Instant::now(),
+                every: sweep_every(shortest),
+            }),
             parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
             threads: Mutex::new(Vec::new()),
             this: Arc::downgrade(this),
@@ -457,7 +471,7 @@ impl<R: RequestSocket> Pool<R> {
     /// One wait in the readiness set, then the deadlines of parked connections.
     fn wait_for_readiness(&self, events: &mut Events) {
         let now = Instant::now();
-        let timeout = lock(&self.next_sweep).saturating_duration_since(now);
+        let timeout = lock(&self.sweep).next.saturating_duration_since(now);
         {
             let mut poll = lock(&self.poll);
             if poll.poll(events, Some(timeout)).is_err() {
@@ -472,11 +486,11 @@ impl<R: RequestSocket> Pool<R> {
     fn sweep(&self) {
         let now = Instant::now();
         {
-            let mut next = lock(&self.next_sweep);
-            if now < *next {
+            let mut sweep = lock(&self.sweep);
+            if now < sweep.next {
                 return;
             }
-            *next = now + self.sweep_every;
+            sweep.next = now + sweep.every;
         }
         {
             let mut acc = lock(&self.accept);
@@ -491,6 +505,26 @@ impl<R: RequestSocket> Pool<R> {
             |expires| expires.is_some_and(|t| t <= now),
             |p| self.closed(this.as_ref(), p.request),
         );
+    }
+
+    /// A connection parks with its handler's own `timeout`: if that is shorter than the
+    /// timeouts the sweeps were timed for, sweep more often from now on (and tell the
+    /// worker waiting for readiness, whose wait may be longer).
+    fn sweep_for(&self, timeout: Duration) {
+        let every = sweep_every(timeout);
+        let mut sweep = lock(&self.sweep);
+        if every >= sweep.every {
+            return;
+        }
+        sweep.every = every;
+        let next = Instant::now() + every;
+        if next < sweep.next {
+            sweep.next = next;
+            drop(sweep);
+            if lock(&self.sched).polling {
+                let _ = self.waker.wake();
+            }
+        }
     }
 
     /// Sleeps until there is work; as the standby, watches for stalls.
@@ -631,8 +665,8 @@ impl<R: RequestSocket> Pool<R> {
                 Err(e) if crate::sys::is_fd_exhaustion(&e) => {
                     let until = Instant::now() + FD_PAUSE;
                     lock(&self.accept).pause = Pause::Until(until);
-                    let mut next = lock(&self.next_sweep);
-                    *next = (*next).min(until);
+                    let mut sweep = lock(&self.sweep);
+                    sweep.next = sweep.next.min(until);
                     return;
                 }
                 // A connection reset before it was taken, and the like: Python ignores
@@ -705,6 +739,9 @@ impl<R: RequestSocket> Pool<R> {
             };
             p.leftover = parking.leftover;
             p.head_deadline = parking.head_deadline;
+            if let Some(idle) = parking.idle {
+                self.sweep_for(idle);
+            }
             p.deadline = parking
                 .idle
                 .or(self.cfg.timeouts.idle)
