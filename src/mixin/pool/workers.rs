@@ -78,6 +78,10 @@ pub(crate) struct Config {
 enum Work<R> {
     /// A readiness event.
     Event(Token),
+    /// A connection's readiness event that also says its peer has closed (or reset) it.
+    /// The end of input may be all that is left unread after the handler's next read,
+    /// and no further event will tell (the set is edge-triggered).
+    Closed(Token),
     /// A connection given to `process_request` (not accepted by a worker).
     Adopt(R, Address),
     /// A request that cannot be parked (a datagram): finish it and shut it down.
@@ -322,7 +326,7 @@ impl<R: RequestSocket> Pool<R> {
             if let Some(this) = self.this.upgrade() {
                 match work {
                     Work::Adopt(r, _) | Work::Job(r, _) => this.shutdown_request(r),
-                    Work::Event(_) => {}
+                    Work::Event(_) | Work::Closed(_) => {}
                 }
             }
             return;
@@ -372,7 +376,7 @@ impl<R: RequestSocket> Pool<R> {
             for work in left {
                 match work {
                     Work::Adopt(r, _) | Work::Job(r, _) => this.shutdown_request(r),
-                    Work::Event(_) => {}
+                    Work::Event(_) | Work::Closed(_) => {}
                 }
             }
         }
@@ -450,7 +454,12 @@ impl<R: RequestSocket> Pool<R> {
                 let mut n = 0;
                 for event in events.iter() {
                     if event.token() != WAKER {
-                        st.queue.push_back(Work::Event(event.token()));
+                        st.queue
+                            .push_back(if event.is_read_closed() || event.is_error() {
+                                Work::Closed(event.token())
+                            } else {
+                                Work::Event(event.token())
+                            });
                         n += 1;
                     }
                 }
@@ -620,11 +629,16 @@ impl<R: RequestSocket> Pool<R> {
 
     fn run(&self, work: Work<R>, this: &Arc<dyn ProcessRequest<R>>) {
         match work {
-            Work::Event(LISTENER) => self.accept_one(this),
-            Work::Event(WAKER) => {}
+            Work::Event(LISTENER) | Work::Closed(LISTENER) => self.accept_one(this),
+            Work::Event(WAKER) | Work::Closed(WAKER) => {}
             Work::Event(Token(t)) => {
                 if let Taken::Run(p) = self.table.take(t) {
-                    self.run_turns(p, false, this);
+                    self.run_turns(p, false, false, this);
+                }
+            }
+            Work::Closed(Token(t)) => {
+                if let Taken::Run(p) = self.table.take(t) {
+                    self.run_turns(p, false, true, this);
                 }
             }
             Work::Adopt(request, client_address) => self.begin(request, client_address, this),
@@ -705,11 +719,21 @@ impl<R: RequestSocket> Pool<R> {
             head_deadline: None,
             deadline: None,
         };
-        self.run_turns(parked, true, this);
+        self.run_turns(parked, true, false, this);
     }
 
     /// Runs the handler on a connection until it parks the connection or ends it.
-    fn run_turns(&self, mut p: Parked<R>, mut fresh: bool, this: &Arc<dyn ProcessRequest<R>>) {
+    /// `closed`: the event that woke it said the peer has closed; then a handler that
+    /// parks after its first turn gets one more, which reads again and finds the end
+    /// (a read that returns the last bytes says nothing of the end behind them, and no
+    /// further event will come).
+    fn run_turns(
+        &self,
+        mut p: Parked<R>,
+        mut fresh: bool,
+        mut closed: bool,
+        this: &Arc<dyn ProcessRequest<R>>,
+    ) {
         let Some(fd) = p.request.poll_fd() else {
             return;
         };
@@ -746,6 +770,10 @@ impl<R: RequestSocket> Pool<R> {
                 .idle
                 .or(self.cfg.timeouts.idle)
                 .map(|d| Instant::now() + d);
+            if std::mem::take(&mut closed) {
+                fresh = false;
+                continue;
+            }
             match self.table.park(fd, p) {
                 Ok(()) => {
                     if self.stopping() {
