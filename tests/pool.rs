@@ -493,6 +493,33 @@ fn closed_idle_clients_are_reaped() {
     assert_eq!(errors.load(Ordering::SeqCst), resets);
 }
 
+/// A client that sends its request and half-closes at once (its FIN may arrive with
+/// the request, in one readiness event) gets its answer and then EOF, every time.
+fn a_request_and_its_fin_together_get_an_answer_and_eof() {
+    let (server, addr, errors) = pool_server(Probe::default());
+    let _running = Running::start(server);
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    for i in 0..2000 {
+        let start = Instant::now();
+        let mut s = connect(addr);
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        s.write_all(format!("GET /{i} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut got = Vec::new();
+        s.read_to_end(&mut got)
+            .unwrap_or_else(|e| panic!("connection {i} not closed: {e}"));
+        assert!(got.ends_with(format!("path=/{i}").as_bytes()));
+        slowest = slowest.max(start.elapsed());
+    }
+    println!(
+        "  2000 requests with their FIN: {:?} in all, the slowest {slowest:?}",
+        started.elapsed()
+    );
+    assert_eq!(errors.load(Ordering::SeqCst), 0);
+}
+
 // ---------------------------------------------------------------------------------------
 // Pipelining
 
@@ -684,6 +711,10 @@ fn main() {
         (
             "closed_idle_clients_are_reaped",
             closed_idle_clients_are_reaped,
+        ),
+        (
+            "a_request_and_its_fin_together_get_an_answer_and_eof",
+            a_request_and_its_fin_together_get_an_answer_and_eof,
         ),
         (
             "a_pipelined_pair_gets_both_answers",
