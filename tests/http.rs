@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{connect, raw_exchange, read_response, serve, Kind, Response, Running, Served};
+use common::{connect, raw_exchange, read_response, serve_http, Kind, Response, Running, Served};
 use socketserver::http::parse::HeaderError;
 use socketserver::http::{BaseHttpRequestHandler, HttpMessage, HttpRequest, HttpServer};
 
@@ -88,7 +88,7 @@ impl BaseHttpRequestHandler for TestHandler {
 fn start(kind: Kind, handler: TestHandler) -> (Served, SocketAddr) {
     let server = HttpServer::new(("127.0.0.1", 0), handler).unwrap();
     let addr = server.server_address;
-    (serve(kind, server), addr)
+    (serve_http(kind, server), addr)
 }
 
 fn one_response(addr: SocketAddr, request: &[u8], head: bool) -> Response {
@@ -307,7 +307,7 @@ impl BaseHttpRequestHandler for Stock {
 fn stock(kind: Kind) -> (Served, SocketAddr) {
     let server = HttpServer::new(("127.0.0.1", 0), Stock).unwrap();
     let addr = server.server_address;
-    (serve(kind, server), addr)
+    (serve_http(kind, server), addr)
 }
 
 fn status_and_body(raw: &[u8]) -> (String, Vec<u8>) {
@@ -453,7 +453,7 @@ each_kind! {
 fn pipelined_requests_on_one_connection(kind) {
     let server = HttpServer::new(("127.0.0.1", 0), KeepAlive).unwrap();
     let addr = server.server_address;
-    let _r = serve(kind, server);
+    let _r = serve_http(kind, server);
     let mut s = connect(addr);
     s.write_all(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nConnection: close\r\n\r\n").unwrap();
     let mut r = BufReader::new(s);
@@ -511,7 +511,7 @@ fn parse_headers_override_sees_every_block(kind) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let server = HttpServer::new(("127.0.0.1", 0), OnlyX { seen: seen.clone() }).unwrap();
     let addr = server.server_address;
-    let _r = serve(kind, server);
+    let _r = serve_http(kind, server);
     let mut s = connect(addr);
     s.write_all(b"GET /a HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\nGET /b HTTP/1.1\r\nX-B: \xe9\r\nHost: y\r\n\r\nGET /c HTTP/1.1\r\nX-C: 3\r\n")
         .unwrap();
@@ -580,7 +580,7 @@ each_kind! {
 fn read_headers_override_replaces_the_read(kind) {
     let server = HttpServer::new(("127.0.0.1", 0), TwoLines).unwrap();
     let addr = server.server_address;
-    let _r = serve(kind, server);
+    let _r = serve_http(kind, server);
     let resp = one_response(addr, b"GET / HTTP/1.0\r\nHost: h\r\nA: 1\r\n\r\n", false);
     assert_eq!((resp.status(), &resp.body[..]), (200, &b"h"[..]));
     let resp = one_response(
@@ -596,7 +596,7 @@ each_kind! {
 fn http10_closes_unless_keep_alive(kind) {
     let server = HttpServer::new(("127.0.0.1", 0), KeepAlive).unwrap();
     let addr = server.server_address;
-    let _r = serve(kind, server);
+    let _r = serve_http(kind, server);
     // HTTP/1.0 without Connection: one answer, then EOF.
     let raw = raw_exchange(addr, b"GET /x HTTP/1.0\r\n\r\nGET /y HTTP/1.0\r\n\r\n");
     assert_eq!(raw.windows(8).filter(|w| w == b"HTTP/1.1").count(), 1);
@@ -624,7 +624,7 @@ each_kind! {
 fn expect_100_continue(kind) {
     let server = HttpServer::new(("127.0.0.1", 0), KeepAlive).unwrap();
     let addr = server.server_address;
-    let _r = serve(kind, server);
+    let _r = serve_http(kind, server);
     let mut s = connect(addr);
     s.write_all(b"POST /up HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
         .unwrap();
@@ -657,7 +657,7 @@ each_kind! {
 fn read_body_rejects_bad_lengths(kind) {
     let server = HttpServer::new(("127.0.0.1", 0), KeepAlive).unwrap();
     let addr = server.server_address;
-    let _r = serve(kind, server);
+    let _r = serve_http(kind, server);
     for bad in [
         "Content-Length: abc\r\n",
         "Content-Length: -1\r\n",
@@ -692,7 +692,7 @@ fn stalled_client_is_dropped_after_timeout(kind) {
     }
     let server = HttpServer::new(("127.0.0.1", 0), Timed).unwrap();
     let addr = server.server_address;
-    let _r = serve(kind, server);
+    let _r = serve_http(kind, server);
     let start = std::time::Instant::now();
     let raw = raw_exchange(addr, b"GET / HTTP/1.1\r\nHost: half");
     assert!(raw.is_empty());
@@ -718,7 +718,7 @@ fn send_header_refuses_crlf(kind) {
     }
     let server = HttpServer::new(("127.0.0.1", 0), Reflect).unwrap();
     let addr = server.server_address;
-    let _r = serve(kind, server);
+    let _r = serve_http(kind, server);
     let raw = String::from_utf8(raw_exchange(addr, b"GET /pwned HTTP/1.0\r\n\r\n")).unwrap();
     assert!(!raw.contains("Set-Cookie"), "{raw}");
     assert!(raw.contains("X-Ok: fine\r\n"), "{raw}");
@@ -741,7 +741,7 @@ fn handler_panic_keeps_the_server(kind) {
     }
     let server = HttpServer::new(("127.0.0.1", 0), Panicky).unwrap();
     let addr = server.server_address;
-    let _r = serve(kind, server);
+    let _r = serve_http(kind, server);
     assert!(raw_exchange(addr, b"GET /boom HTTP/1.0\r\n\r\n").is_empty());
     assert!(raw_exchange(addr, b"GET /fine HTTP/1.0\r\n\r\n").starts_with(b"HTTP/1.0 204"));
 }

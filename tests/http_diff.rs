@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 
 use common::diff::{exchange_with, named_port, normalise, oracle_script, python313, report};
 use common::diff::{python_command, ServerProcess};
-use common::{serve, Kind, Served};
+use common::{serve_http, Kind, Served};
 use socketserver::http::pyrepr::py_repr;
 use socketserver::http::{BaseHttpRequestHandler, HttpRequest, HttpServer};
 use socketserver::Result;
@@ -922,7 +922,7 @@ fn cases() -> Vec<Case> {
 fn crate_server<H: BaseHttpRequestHandler>(kind: Kind, handler: H) -> (Served, SocketAddr) {
     let server = HttpServer::new(("127.0.0.1", 0), handler).unwrap();
     let addr = server.server_address;
-    (serve(kind, server), addr)
+    (serve_http(kind, server), addr)
 }
 
 each_kind! {

@@ -5,6 +5,7 @@
 
 use std::any::Any;
 
+use socketserver::http::HttpServer;
 use socketserver::{BaseServer, Connection, ThreadPoolMixIn, ThreadingMixIn};
 
 use super::Running;
@@ -34,13 +35,34 @@ pub struct Served {
     _running: Box<dyn Any>,
 }
 
-/// Serves `server` wrapped in the mix-in of `kind`.
+/// Serves `server` wrapped in the mix-in of `kind` (Python's `ThreadingMixIn`, as in
+/// `ThreadingUnixStreamServer`, or `ThreadPoolMixIn` with its defaults).
 pub fn serve<S>(kind: Kind, server: S) -> Served
 where
     S: BaseServer<Request = Connection> + 'static,
 {
+    start(kind, server, false)
+}
+
+/// [`serve`] for an `HttpServer`: the threading kind is `ThreadingHttpServer`'s, with
+/// `daemon_threads` on.
+pub fn serve_http<H: Send + Sync + 'static>(kind: Kind, server: HttpServer<H>) -> Served
+where
+    HttpServer<H>: BaseServer<Request = Connection>,
+{
+    start(kind, server, true)
+}
+
+fn start<S>(kind: Kind, server: S, daemon_threads: bool) -> Served
+where
+    S: BaseServer<Request = Connection> + 'static,
+{
     let running: Box<dyn Any> = match kind {
-        Kind::Threading => Box::new(Running::start(ThreadingMixIn::from(server))),
+        Kind::Threading => {
+            let mut server = ThreadingMixIn::from(server);
+            server.daemon_threads = daemon_threads;
+            Box::new(Running::start(server))
+        }
         Kind::Pool => Box::new(Running::start(ThreadPoolMixIn::from(server))),
     };
     Served { _running: running }
