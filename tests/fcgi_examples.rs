@@ -70,14 +70,16 @@ fn cgi_fcgi_gets_exact_bytes_and_exit_0_from_fcgi_hello() {
     }
 }
 
-#[test]
-fn cgi_fcgi_against_fcgi_echo_on_unix_and_tcp() {
+each_kind! {
+fn cgi_fcgi_against_fcgi_echo_on_unix_and_tcp(kind) {
     if require("cgi-fcgi").is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (_u, sock) = unix_example("fcgi_echo", dir.path());
-    let (_t, line) = start_example("fcgi_echo", &["127.0.0.1:0"]);
+    let path = dir.path().join("fcgi_echo.sock");
+    let sock = path.to_str().unwrap().to_owned();
+    let (_u, _) = start_example("fcgi_echo", &[&[sock.as_str()], kind.example_args()].concat());
+    let (_t, line) = start_example("fcgi_echo", &[&["127.0.0.1:0"], kind.example_args()].concat());
     let tcp = line.trim().rsplit(' ').next().unwrap().to_owned();
     for target in [sock.as_str(), tcp.as_str()] {
         // POST: fast.ai's servers make cgi-fcgi exit 253 here (protocolStatus 1).
@@ -159,6 +161,7 @@ fn cgi_fcgi_against_fcgi_echo_on_unix_and_tcp() {
         assert_eq!(out.status.code(), Some(1), "appStatus 1");
         assert!(out.stdout.ends_with(b"hello"));
     }
+}
 }
 
 #[test]
