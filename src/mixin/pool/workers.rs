@@ -632,12 +632,12 @@ impl<R: RequestSocket> Pool<R> {
             Work::Event(LISTENER) | Work::Closed(LISTENER) => self.accept_one(this),
             Work::Event(WAKER) | Work::Closed(WAKER) => {}
             Work::Event(Token(t)) => {
-                if let Taken::Run(p) = self.table.take(t) {
+                if let Taken::Run(p) = self.table.take(t, false) {
                     self.run_turns(p, false, false, this);
                 }
             }
             Work::Closed(Token(t)) => {
-                if let Taken::Run(p) = self.table.take(t) {
+                if let Taken::Run(p) = self.table.take(t, true) {
                     self.run_turns(p, false, true, this);
                 }
             }
@@ -723,10 +723,10 @@ impl<R: RequestSocket> Pool<R> {
     }
 
     /// Runs the handler on a connection until it parks the connection or ends it.
-    /// `closed`: the event that woke it said the peer has closed; then a handler that
-    /// parks after its first turn gets one more, which reads again and finds the end
-    /// (a read that returns the last bytes says nothing of the end behind them, and no
-    /// further event will come).
+    /// `closed`: the event that woke it (or one that came while it ran) said the peer
+    /// has closed; then a handler that parks gets one more turn, which reads again and
+    /// finds the end (a read that returns the last bytes says nothing of the end behind
+    /// them, and no further event will come).
     fn run_turns(
         &self,
         mut p: Parked<R>,
@@ -783,9 +783,10 @@ impl<R: RequestSocket> Pool<R> {
                     return;
                 }
                 // Readable again while it ran: another turn.
-                Err(back) => {
+                Err((back, peer_closed)) => {
                     p = back;
                     fresh = false;
+                    closed = peer_closed;
                 }
             }
         }
