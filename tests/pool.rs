@@ -26,7 +26,8 @@ use socketserver::{delegate_base_server, Address, BaseServer, Connection, Thread
 /// Set in the server process of [`eight_thousand_idle_connections`].
 const SERVE: &str = "POOL_TEST_SERVE";
 
-/// Answers `GET /path` with `path=/path`; `GET /sleep` sleeps 2 s first; POST echoes.
+/// Answers `GET /path` with `path=/path`; `GET /sleep` sleeps 2 s first, `GET /nap`
+/// 200 ms; POST echoes.
 #[derive(Default, Clone)]
 struct Probe {
     /// Set while a `/sleep` request sleeps.
@@ -39,9 +40,14 @@ impl BaseHttpRequestHandler for Probe {
     }
     fn log_message(&self, _: &HttpRequest, _: std::fmt::Arguments) {}
     fn do_get(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
-        if h.path == "/sleep" {
+        let nap = match h.path.as_str() {
+            "/sleep" => Some(Duration::from_secs(2)),
+            "/nap" => Some(Duration::from_millis(200)),
+            _ => None,
+        };
+        if let Some(nap) = nap {
             self.sleeping.store(true, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_secs(2));
+            std::thread::sleep(nap);
             self.sleeping.store(false, Ordering::SeqCst);
         }
         let body = format!("path={}", h.path);
@@ -520,6 +526,40 @@ fn a_request_and_its_fin_together_get_an_answer_and_eof() {
     assert_eq!(errors.load(Ordering::SeqCst), 0);
 }
 
+/// The same while the handler runs: a second request and the FIN arrive while the
+/// first is being answered (the readiness event comes while the connection is held).
+fn a_request_and_its_fin_during_a_turn_get_an_answer_and_eof() {
+    let probe = Probe::default();
+    let (server, addr, errors) = pool_server(probe.clone());
+    let _running = Running::start(server);
+    for i in 0..5 {
+        let mut s = connect(addr);
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"GET /nap HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        wait_until("the handler to nap", Duration::from_secs(5), || {
+            probe.sleeping.load(Ordering::SeqCst)
+        });
+        s.write_all(format!("GET /{i} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let start = Instant::now();
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).unwrap_or_else(|e| {
+            panic!("connection {i} not closed after {:?}: {e}", start.elapsed())
+        });
+        let text = String::from_utf8_lossy(&got);
+        assert!(
+            text.contains("path=/nap") && text.ends_with(&format!("path=/{i}")),
+            "{text}"
+        );
+        wait_until("the nap to end", Duration::from_secs(5), || {
+            !probe.sleeping.load(Ordering::SeqCst)
+        });
+    }
+    assert_eq!(errors.load(Ordering::SeqCst), 0);
+}
+
 // ---------------------------------------------------------------------------------------
 // Pipelining
 
@@ -715,6 +755,10 @@ fn main() {
         (
             "a_request_and_its_fin_together_get_an_answer_and_eof",
             a_request_and_its_fin_together_get_an_answer_and_eof,
+        ),
+        (
+            "a_request_and_its_fin_during_a_turn_get_an_answer_and_eof",
+            a_request_and_its_fin_during_a_turn_get_an_answer_and_eof,
         ),
         (
             "a_pipelined_pair_gets_both_answers",
