@@ -588,8 +588,9 @@ fn a_pipelined_pair_gets_both_answers() {
     assert_eq!(errors.load(Ordering::SeqCst), 0);
 }
 
-/// FastCGI with `FCGI_KEEP_CONN`: two requests in one write get both replies, and the
-/// connection serves a third.
+/// FastCGI with `FCGI_KEEP_CONN`: two requests in one write get both replies, the
+/// connection serves a third, and a fourth sent with the FIN is answered before the
+/// connection closes.
 fn fastcgi_keep_conn_pair_in_one_write() {
     use fcgi_common::{get as fcgi_get, Reader};
     let dir = tempfile::tempdir().unwrap();
@@ -611,6 +612,11 @@ fn fastcgi_keep_conn_pair_in_one_write() {
     s.write_all(&fcgi_get(3, true, "/c", "third")).unwrap();
     let reply = r.until_end(3);
     assert_eq!(reply.body(), b"GET third\n");
+    // A fourth sent with the web server's FIN: answered, then the connection closes.
+    s.write_all(&fcgi_get(4, true, "/d", "fourth")).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(r.until_end(4).body(), b"GET fourth\n");
+    assert!(r.at_eof(), "closed after the web server's FIN");
 }
 
 // ---------------------------------------------------------------------------------------
