@@ -17,9 +17,13 @@
 //! runs until SIGTERM. A `CONTENT_LENGTH` that differs from the body received is
 //! noted on STDERR and makes `appStatus` 1.
 //!
+//! Served by a thread per connection ([`fastcgi_server`]); with `--pool`, by a
+//! [`ThreadPoolMixIn`](socketserver::ThreadPoolMixIn) server, whose kept connections
+//! hold no thread between requests.
+//!
 //! ```text
 //! cargo run --release --example fcgi_echo -- /tmp/echo.sock
-//! cargo run --release --example fcgi_echo -- 127.0.0.1:9000
+//! cargo run --release --example fcgi_echo -- 127.0.0.1:9000 --pool
 //! ```
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -179,13 +183,48 @@ fn big(req: &mut FcgiRequest) -> socketserver::Result<()> {
 }
 
 fn main() -> socketserver::Result<()> {
-    let address = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "/tmp/fcgi_echo.sock".into());
+    let mut address = "/tmp/fcgi_echo.sock".to_owned();
+    let mut pool = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--pool" => pool = true,
+            _ => address = arg,
+        }
+    }
+    if pool {
+        return serve_on_a_pool(&address);
+    }
     let server = fastcgi_server(&address, echo)?;
     if address.contains('/') {
         std::fs::set_permissions(&address, std::fs::Permissions::from_mode(0o666))?;
     }
     println!("Serving FastCGI on {}", server.server_address());
     server.serve_forever(socketserver::POLL_INTERVAL)
+}
+
+/// `--pool`: the same handler, listening the same way, on a pool server.
+fn serve_on_a_pool(address: &str) -> socketserver::Result<()> {
+    use socketserver::fcgi::{remove_stale_socket, FnHandler, BACKLOG};
+    use socketserver::{BaseServer, ThreadPoolTcpServer, ThreadPoolUnixStreamServer};
+    use std::sync::Arc;
+    if address.contains('/') {
+        remove_stale_socket(address)?;
+        let mut server = ThreadPoolUnixStreamServer::unbound(address, FnHandler(echo))?;
+        server.request_queue_size = BACKLOG;
+        server.server_bind()?;
+        server.server_activate()?;
+        std::fs::set_permissions(address, std::fs::Permissions::from_mode(0o666))?;
+        println!("Serving FastCGI on {address}");
+        return Arc::new(server).serve_forever(socketserver::POLL_INTERVAL);
+    }
+    let (host, port) = address
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
+        .ok_or_else(|| socketserver::Error::handler(2, "expected a path or HOST:PORT"))?;
+    let mut server = ThreadPoolTcpServer::unbound((host.as_str(), port), FnHandler(echo))?;
+    server.request_queue_size = BACKLOG;
+    server.server_bind()?;
+    server.server_activate()?;
+    println!("Serving FastCGI on {}", server.server_address);
+    Arc::new(server).serve_forever(socketserver::POLL_INTERVAL)
 }

@@ -18,6 +18,9 @@
 //! * `-p, --protocol VERSION` — conform to this HTTP version (default: HTTP/1.0)
 //! * `-H, --header 'NAME: VALUE'` (or `--header NAME VALUE`) — add a response header;
 //!   repeatable
+//! * `--pool` — serve on [`ThreadPoolHttpServer`](socketserver::http::ThreadPoolHttpServer)
+//!   instead of `ThreadingHttpServer`: a bounded pool of workers waiting for readiness,
+//!   where an idle keep-alive connection holds no thread (not Python's; HTTP only)
 //! * `--tls-cert PATH`, `--tls-key PATH`, `--tls-password-file PATH` — serve HTTPS
 //!   (Python 3.14's flags; needs the `tls` feature:
 //!   `cargo run --features tls --example http_server -- --tls-cert cert.pem`)
@@ -27,13 +30,13 @@ use std::sync::Arc;
 
 use socketserver::http::{
     get_best_family, BaseHttpRequestHandler, CgiHttpRequestHandler, SimpleHttpRequestHandler,
-    ThreadingHttpServer,
+    ThreadPoolHttpServer, ThreadingHttpServer,
 };
 use socketserver::server::{shutdown_on_signals, SIGINT};
 use socketserver::BaseServer;
 
 const USAGE: &str =
-    "usage: http_server [-h] [--cgi] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [-H HEADER] [port]";
+    "usage: http_server [-h] [--cgi] [--pool] [-b ADDRESS] [-d DIRECTORY] [-p VERSION] [-H HEADER] [port]";
 
 const HELP: &str = "
 positional arguments:
@@ -42,6 +45,7 @@ positional arguments:
 options:
   -h, --help            show this help message and exit
   --cgi                 run as CGI server
+  --pool                serve on a pool of workers waiting for readiness
   -b, --bind ADDRESS    bind to this address (default: all interfaces)
   -d, --directory DIRECTORY
                         serve this directory (default: current directory)
@@ -55,6 +59,7 @@ options:
 
 struct Args {
     cgi: bool,
+    pool: bool,
     port: u16,
     bind: Option<String>,
     directory: PathBuf,
@@ -74,6 +79,7 @@ fn usage_error(message: &str) -> ExitCode {
 fn parse_args() -> Result<Args, ExitCode> {
     let mut args = Args {
         cgi: false,
+        pool: false,
         port: 8000,
         bind: None,
         directory: std::env::current_dir().unwrap_or_else(|_| ".".into()),
@@ -103,6 +109,7 @@ fn parse_args() -> Result<Args, ExitCode> {
                 return Err(ExitCode::SUCCESS);
             }
             "--cgi" => args.cgi = true,
+            "--pool" => args.pool = true,
             "-b" | "--bind" => args.bind = Some(value("-b/--bind")?),
             "-d" | "--directory" => args.directory = value("-d/--directory")?.into(),
             "-p" | "--protocol" => args.protocol = value("-p/--protocol")?,
@@ -137,6 +144,9 @@ fn parse_args() -> Result<Args, ExitCode> {
                 port_seen = true;
             }
         }
+    }
+    if args.pool && args.tls_cert.is_some() {
+        return Err(usage_error("--pool serves HTTP only, not --tls-cert"));
     }
     if args.tls_cert.is_none() && (args.tls_key.is_some() || args.tls_password_file.is_some()) {
         return Err(usage_error(
@@ -184,16 +194,26 @@ fn serve_with<H: BaseHttpRequestHandler>(
     if let Some(cert) = &args.tls_cert {
         return serve_https(args, addr, handler, cert);
     }
-    let mut server = ThreadingHttpServer::unbound(addr, handler)?;
-    if addr.is_ipv6() {
-        if let Some(sock) = server.socket_mut() {
-            let _ = sock.set_only_v6(false);
-        }
+    // Binds as Python's test() does: "::" also takes IPv4.
+    macro_rules! bind {
+        ($server:expr) => {{
+            let mut server = $server;
+            if addr.is_ipv6() {
+                if let Some(sock) = server.socket_mut() {
+                    let _ = sock.set_only_v6(false);
+                }
+            }
+            server.server_bind()?;
+            server.server_activate()?;
+            let bound = server.server_address;
+            run(server, "HTTP", bound)
+        }};
     }
-    server.server_bind()?;
-    server.server_activate()?;
-    let bound = server.server_address;
-    run(server, "HTTP", bound)
+    if args.pool {
+        bind!(ThreadPoolHttpServer::unbound(addr, handler)?)
+    } else {
+        bind!(ThreadingHttpServer::unbound(addr, handler)?)
+    }
 }
 
 #[cfg(feature = "tls")]

@@ -7,11 +7,11 @@ mod fcgi_common;
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::require;
+use common::{require, Kind};
 use fcgi_common::*;
 use socketserver::fcgi::record::{pack_rec_into, Request};
 
@@ -36,6 +36,38 @@ fn cgi_fcgi(target: &str, env: &[(&str, &str)], stdin: &[u8]) -> Output {
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap();
     out
+}
+
+/// `fcgi_echo` on a unix socket in `dir`, on a server of `kind`, its pid, and a
+/// function counting its open descriptors. Returns once the server holds every
+/// descriptor it keeps (a pool starts its readiness set and first workers when it
+/// begins serving), so that the count is a baseline.
+fn echo_on(kind: Kind, dir: &Path) -> (Proc, PathBuf, impl Fn() -> usize) {
+    let path = dir.join("fcgi_echo.sock");
+    let (p, _) = start_example(
+        "fcgi_echo",
+        &[&[path.to_str().unwrap()], kind.example_args()].concat(),
+    );
+    let pid = p.pid();
+    if kind == Kind::Pool {
+        wait_for("the pool's first workers", 10, || {
+            std::fs::read_dir(format!("/proc/{pid}/task"))
+                .unwrap()
+                .flatten()
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .is_ok_and(|c| c.starts_with("socketserver-wo"))
+                })
+                .count()
+                >= 2
+        });
+    }
+    let fds = move || {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .count()
+    };
+    (p, path, fds)
 }
 
 fn unix_example(name: &str, dir: &Path) -> (Proc, String) {
@@ -70,14 +102,16 @@ fn cgi_fcgi_gets_exact_bytes_and_exit_0_from_fcgi_hello() {
     }
 }
 
-#[test]
-fn cgi_fcgi_against_fcgi_echo_on_unix_and_tcp() {
+each_kind! {
+fn cgi_fcgi_against_fcgi_echo_on_unix_and_tcp(kind) {
     if require("cgi-fcgi").is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (_u, sock) = unix_example("fcgi_echo", dir.path());
-    let (_t, line) = start_example("fcgi_echo", &["127.0.0.1:0"]);
+    let path = dir.path().join("fcgi_echo.sock");
+    let sock = path.to_str().unwrap().to_owned();
+    let (_u, _) = start_example("fcgi_echo", &[&[sock.as_str()], kind.example_args()].concat());
+    let (_t, line) = start_example("fcgi_echo", &[&["127.0.0.1:0"], kind.example_args()].concat());
     let tcp = line.trim().rsplit(' ').next().unwrap().to_owned();
     for target in [sock.as_str(), tcp.as_str()] {
         // POST: fast.ai's servers make cgi-fcgi exit 253 here (protocolStatus 1).
@@ -160,6 +194,7 @@ fn cgi_fcgi_against_fcgi_echo_on_unix_and_tcp() {
         assert!(out.stdout.ends_with(b"hello"));
     }
 }
+}
 
 #[test]
 fn cgi_fcgi_against_fastai_test_handler() {
@@ -190,17 +225,24 @@ fn cgi_fcgi_against_fastai_test_handler() {
     );
 }
 
+each_kind! {
 /// Peers that vanish mid-request or stall: the process spends no CPU on them once they
 /// are gone, and its threads go back to what they were.
-#[test]
-fn vanished_peers_leave_no_spinning_thread() {
+fn vanished_peers_leave_no_spinning_thread(kind) {
     let dir = tempfile::tempdir().unwrap();
-    let (p, sock) = unix_example("fcgi_echo", dir.path());
+    let (p, path, fds) = echo_on(kind, dir.path());
     let pid = p.pid();
-    let sock = Path::new(&sock);
+    let sock = path.as_path();
+    let idle_fds = fds();
     exchange_unix(sock, &get(1, false, "/", ""), 1).assert_well_formed(1);
+    wait_for("the first connection closed", 10, || fds() == idle_fds);
+    // The threading server's thread for it ends; the pool's workers stay.
+    let idle_threads = match kind {
+        Kind::Threading => 1,
+        Kind::Pool => threads_of(pid),
+    };
     wait_for("the first request's thread to end", 10, || {
-        threads_of(pid) == 1
+        threads_of(pid) == idle_threads
     });
     let full = request(
         1,
@@ -216,31 +258,44 @@ fn vanished_peers_leave_no_spinning_thread() {
             conns.push(c);
         }
     }
-    // All stalled: threads wait, without CPU.
-    wait_for("a thread per stalled connection", 10, || {
-        threads_of(pid) == 1 + conns.len()
+    // All stalled: accepted (and the three with 64 KiB of body have spilled it into a
+    // temporary file), waiting without CPU: a thread each on the threading server;
+    // parked, or a worker blocked in a read, on the pool.
+    wait_for("every stalled connection accepted", 10, || {
+        fds() == idle_fds + conns.len() + 3
     });
+    if kind == Kind::Threading {
+        wait_for("a thread per stalled connection", 10, || {
+            threads_of(pid) == 1 + conns.len()
+        });
+    }
     let c0 = cpu_ticks(pid);
     std::thread::sleep(Duration::from_millis(300));
     assert!(cpu_ticks(pid) - c0 <= 2, "stalled connections cost CPU");
-    // All gone (closed mid-request): every thread ends, none spins on EOF.
+    // All gone (closed mid-request): every connection is closed, and nothing spins on
+    // EOF.
     drop(conns);
-    wait_for("the threads to end", 10, || threads_of(pid) == 1);
+    wait_for("the connections to close", 10, || fds() == idle_fds);
+    if kind == Kind::Threading {
+        wait_for("the threads to end", 10, || threads_of(pid) == 1);
+    }
     let c1 = cpu_ticks(pid);
     std::thread::sleep(Duration::from_millis(300));
     assert!(cpu_ticks(pid) - c1 <= 2, "CPU spent after the peers left");
     exchange_unix(sock, &get(1, false, "/", "still"), 1).assert_well_formed(1);
 }
+}
 
+each_kind! {
 /// Lengths a peer announces are not allocated: a pair declaring 900 KiB (under the
 /// PARAMS cap) followed by 10 bytes and a stall, a pair declaring 2 GiB, and 16 MiB of
 /// STDIN to a handler — peak memory stays where it was.
-#[test]
-fn announced_lengths_are_not_allocated() {
+fn announced_lengths_are_not_allocated(kind) {
     let dir = tempfile::tempdir().unwrap();
-    let (p, sock) = unix_example("fcgi_echo", dir.path());
+    let (p, path, fds) = echo_on(kind, dir.path());
     let pid = p.pid();
-    let sock = Path::new(&sock);
+    let sock = path.as_path();
+    let idle_fds = fds();
     for _ in 0..3 {
         exchange_unix(
             sock,
@@ -249,6 +304,7 @@ fn announced_lengths_are_not_allocated() {
         )
         .assert_well_formed(1);
     }
+    wait_for("the warm-up connections closed", 10, || fds() == idle_fds);
     let before = vm_hwm_kib(pid);
     let mut stalled = Vec::new();
     for _ in 0..8 {
@@ -277,9 +333,14 @@ fn announced_lengths_are_not_allocated() {
         let _ = s.read_to_end(&mut rest);
         assert!(rest.is_empty(), "refused without a reply");
     }
-    wait_for("threads for the stalled peers", 10, || {
-        threads_of(pid) == 1 + stalled.len()
+    wait_for("the stalled peers accepted", 10, || {
+        fds() == idle_fds + stalled.len()
     });
+    if kind == Kind::Threading {
+        wait_for("threads for the stalled peers", 10, || {
+            threads_of(pid) == 1 + stalled.len()
+        });
+    }
     let after = vm_hwm_kib(pid);
     eprintln!("fcgi_echo VmHWM: {before} KiB before, {after} KiB with 8 × 900 KiB announced");
     assert!(
@@ -287,4 +348,5 @@ fn announced_lengths_are_not_allocated() {
         "peak RSS grew by {} KiB",
         after - before
     );
+}
 }

@@ -14,11 +14,9 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::{require, Running};
+use common::{require, Kind, Running};
 use fcgi_common::*;
-use socketserver::{
-    BaseServer, TcpServer, ThreadPoolUnixStreamServer, ThreadingMixIn, UnixStreamServer,
-};
+use socketserver::{BaseServer, TcpServer, ThreadPoolUnixStreamServer, UnixStreamServer};
 
 // ---------------------------------------------------------------------------------------
 // nginx
@@ -219,11 +217,18 @@ struct Echoes {
     tcp_addr: String,
 }
 
-fn echoes() -> Echoes {
+/// The fcgi_echo examples on a server of `kind`.
+fn echoes(kind: Kind) -> Echoes {
     let dir = tempfile::tempdir().unwrap();
     let unix_path = dir.path().join("echo.sock");
-    let (unix, _) = start_example("fcgi_echo", &[unix_path.to_str().unwrap()]);
-    let (tcp, line) = start_example("fcgi_echo", &["127.0.0.1:0"]);
+    let (unix, _) = start_example(
+        "fcgi_echo",
+        &[&[unix_path.to_str().unwrap()], kind.example_args()].concat(),
+    );
+    let (tcp, line) = start_example(
+        "fcgi_echo",
+        &[&["127.0.0.1:0"], kind.example_args()].concat(),
+    );
     let tcp_addr = line.trim().rsplit(' ').next().unwrap().to_owned();
     Echoes {
         _dir: dir,
@@ -237,11 +242,11 @@ fn echoes() -> Echoes {
 // ---------------------------------------------------------------------------------------
 // Tests
 
+each_kind! {
 /// The whole battery of requests through each of the four fronts (unix/TCP ×
 /// one connection per request / kept connections) and the flag-only front.
-#[test]
-fn nginx_battery_unix_and_tcp_with_and_without_keep_conn() {
-    let e = echoes();
+fn nginx_battery_unix_and_tcp_with_and_without_keep_conn(kind) {
+    let e = echoes(kind);
     let fronts = [
         front(unix_target(&e.unix_path), Keep::No),
         front(unix_target(&e.unix_path), Keep::Cached),
@@ -327,21 +332,21 @@ fn nginx_battery_unix_and_tcp_with_and_without_keep_conn() {
     assert!(!log.contains("[crit]") && !log.contains("[alert]"), "{log}");
     drop(e);
 }
+}
 
+each_kind! {
 /// Keep-conn really reuses one upstream connection: the server counts the
 /// connections it accepts.
-#[test]
-fn nginx_keep_conn_reuses_one_upstream_connection() {
+fn nginx_keep_conn_reuses_one_upstream_connection(kind) {
     let dir = tempfile::tempdir().unwrap();
     let upath = dir.path().join("count.sock");
     let unix_counting = Counting::new(UnixStreamServer::new(&upath, Probe::default()).unwrap());
     let unix_accepted = unix_counting.accepted.clone();
-    let _u = Running::start(ThreadingMixIn::from(unix_counting));
+    let _u = common::serve(kind, unix_counting);
     let tcp_counting = Counting::new(TcpServer::new(("127.0.0.1", 0), Probe::default()).unwrap());
     let tcp_accepted = tcp_counting.accepted.clone();
-    let tcp_server = ThreadingMixIn::from(tcp_counting);
-    let tcp_addr = tcp_server.inner.server_address.to_string();
-    let _t = Running::start(tcp_server);
+    let tcp_addr = tcp_counting.inner.server_address.to_string();
+    let _t = common::serve(kind, tcp_counting);
     let fronts = [
         front(unix_target(&upath), Keep::Cached),
         front(&tcp_addr, Keep::Cached),
@@ -382,12 +387,13 @@ fn nginx_keep_conn_reuses_one_upstream_connection() {
         }
     }
 }
+}
 
+each_kind! {
 /// A client that gives up mid-request (nginx closes the upstream connection) costs
 /// nothing but that connection; the next request works.
-#[test]
-fn nginx_client_abort_mid_request_then_a_normal_request() {
-    let e = echoes();
+fn nginx_client_abort_mid_request_then_a_normal_request(kind) {
+    let e = echoes(kind);
     let fronts = [
         front(unix_target(&e.unix_path), Keep::Cached),
         front(&e.tcp_addr, Keep::No),
@@ -411,6 +417,7 @@ fn nginx_client_abort_mid_request_then_a_normal_request() {
     assert!(ng
         .error_log()
         .contains("client prematurely closed connection"));
+}
 }
 
 fn check_parallel(ng: &Nginx, f: usize, n: usize) {
@@ -450,11 +457,11 @@ fn check_parallel(ng: &Nginx, f: usize, n: usize) {
     }
 }
 
+each_kind! {
 /// 200 requests at once, all correct: a thread per connection (with and without
 /// kept connections), and a pool of 8 workers with kept connections.
-#[test]
-fn nginx_200_concurrent_requests_all_correct() {
-    let e = echoes();
+fn nginx_200_concurrent_requests_all_correct(kind) {
+    let e = echoes(kind);
     let dir = tempfile::tempdir().unwrap();
     let pool_path = dir.path().join("pool.sock");
     // A pool behind nginx needs a listen queue as deep as nginx's bursts: the pool
@@ -479,6 +486,7 @@ fn nginx_200_concurrent_requests_all_correct() {
     }
     let log = ng.error_log();
     assert!(!log.contains("upstream timed out"), "{log}");
+}
 }
 
 /// The pool starvation flup has (issue 6): with `fastcgi_keep_conn` + `keepalive`, a
@@ -587,11 +595,11 @@ fn nginx_pool_starvation_and_its_fix() {
     drop(plain);
 }
 
+each_kind! {
 /// Memory stays flat across a 1 MiB upload and a 1 MiB response through nginx: the
 /// body is streamed, not buffered (peak RSS of the fcgi_echo process).
-#[test]
-fn nginx_memory_flat_across_1mib_upload_and_response() {
-    let e = echoes();
+fn nginx_memory_flat_across_1mib_upload_and_response(kind) {
+    let e = echoes(kind);
     let fronts = [
         front(unix_target(&e.unix_path), Keep::No),
         front(unix_target(&e.unix_path), Keep::Cached),
@@ -638,6 +646,7 @@ fn nginx_memory_flat_across_1mib_upload_and_response() {
         "peak RSS grew by {} KiB across 1 MiB bodies",
         after - before
     );
+}
 }
 
 /// fast.ai's TestHandler example behind nginx: the notebook's curl call.

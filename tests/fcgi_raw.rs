@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::Running;
+use common::{Kind, Running};
 use fcgi_common::*;
 use socketserver::fcgi::record::{pack_pair, pack_rec_into, Header, Request};
 use socketserver::fcgi::{fastcgi_server, remove_stale_socket, FnHandler};
@@ -24,7 +24,7 @@ use socketserver::{
 struct Served {
     _dir: tempfile::TempDir,
     path: PathBuf,
-    _running: Running<ThreadingUnixStreamServer<SharedProbe>>,
+    _running: common::Served,
     probe: Arc<Probe>,
 }
 
@@ -46,15 +46,16 @@ impl Served {
     }
 }
 
-fn serve() -> Served {
+/// The probe on a unix socket, served by a server of `kind`.
+fn serve(kind: Kind) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fcgi.sock");
     let probe = Arc::new(Probe::default());
-    let server = ThreadingUnixStreamServer::new(&path, SharedProbe(probe.clone())).unwrap();
+    let server = UnixStreamServer::new(&path, SharedProbe(probe.clone())).unwrap();
     Served {
         _dir: dir,
         path,
-        _running: Running::start(server),
+        _running: common::serve(kind, server),
         probe,
     }
 }
@@ -65,9 +66,9 @@ fn pairs_of(stream: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         .collect()
 }
 
-#[test]
-fn get_values_is_answered_on_request_id_0() {
-    let s = serve();
+each_kind! {
+fn get_values_is_answered_on_request_id_0(kind) {
+    let s = serve(kind);
     let mut c = unix(&s.path);
     // Written out by hand: GET_VALUES, id 0, three names with empty values and one
     // unknown name.
@@ -109,10 +110,11 @@ fn get_values_is_answered_on_request_id_0() {
     assert_eq!(reply.body(), b"GET a=1\n");
     assert!(r.at_eof(), "closed after a request without FCGI_KEEP_CONN");
 }
+}
 
-#[test]
-fn unknown_management_types_get_unknown_type() {
-    let s = serve();
+each_kind! {
+fn unknown_management_types_get_unknown_type(kind) {
+    let s = serve(kind);
     let mut c = unix(&s.path);
     let mut out = Vec::new();
     for typ in [0u8, 12, 200, 255, 10] {
@@ -160,10 +162,11 @@ fn unknown_management_types_get_unknown_type() {
     reply.assert_well_formed(1);
     assert_eq!(reply.body(), b"GET \n");
 }
+}
 
-#[test]
-fn other_roles_get_unknown_role_without_reaching_the_handler() {
-    let s = serve();
+each_kind! {
+fn other_roles_get_unknown_role_without_reaching_the_handler(kind) {
+    let s = serve(kind);
     for role in [2u16, 3, 0, 99] {
         // With FCGI_KEEP_CONN: the refusal, then a Responder request on the same
         // connection.
@@ -199,10 +202,11 @@ fn other_roles_get_unknown_role_without_reaching_the_handler() {
     }
     assert_eq!(s.calls(), 4, "only the Responder requests reached handle");
 }
+}
 
-#[test]
-fn padding_up_to_255_is_skipped() {
-    let s = serve();
+each_kind! {
+fn padding_up_to_255_is_skipped(kind) {
+    let s = serve(kind);
     for pad in [0u8, 1, 7, 127, 128, 200, 255] {
         let mut out = Vec::new();
         let mut rec = |typ: u8, content: &[u8]| {
@@ -233,10 +237,11 @@ fn padding_up_to_255_is_skipped() {
         assert_eq!(reply.body(), b"hello padding", "padding {pad}");
     }
 }
+}
 
-#[test]
-fn pairs_split_across_params_records_at_every_point() {
-    let s = serve();
+each_kind! {
+fn pairs_split_across_params_records_at_every_point(kind) {
+    let s = serve(kind);
     let mut stream = Vec::new();
     pack_pair(&mut stream, b"SCRIPT_NAME", b"/params");
     pack_pair(&mut stream, b"HTTP_USER_AGENT", &[b'u'; 300]);
@@ -275,11 +280,12 @@ fn pairs_split_across_params_records_at_every_point() {
         assert_eq!(reply.body(), want, "cut at {cut}");
     }
 }
+}
 
-#[test]
-fn records_arriving_one_byte_at_a_time() {
+each_kind! {
+fn records_arriving_one_byte_at_a_time(kind) {
     // fast.ai parsed each recv() as whole records (bug #4).
-    let s = serve();
+    let s = serve(kind);
     let body: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
     let mut out = Vec::new();
     begin(&mut out, 1, 1, 0);
@@ -297,11 +303,12 @@ fn records_arriving_one_byte_at_a_time() {
     reply.assert_well_formed(1);
     assert_eq!(reply.body(), body);
 }
+}
 
-#[test]
-fn request_ids_other_than_1_are_echoed() {
+each_kind! {
+fn request_ids_other_than_1_are_echoed(kind) {
     // fast.ai answered every request with id 1 (bug #9).
-    let s = serve();
+    let s = serve(kind);
     let mut c = unix(&s.path);
     let mut r = Reader::new(c.try_clone().unwrap());
     for id in [7u16, 2, 256, 0xffff, 1] {
@@ -311,10 +318,11 @@ fn request_ids_other_than_1_are_echoed() {
         assert!(reply.stdout_str().contains(&format!("X-Id: {id}\r\n")));
     }
 }
+}
 
-#[test]
-fn abort_before_handle_answers_end_request_alone() {
-    let s = serve();
+each_kind! {
+fn abort_before_handle_answers_end_request_alone(kind) {
+    let s = serve(kind);
     let mut c = unix(&s.path);
     let mut out = Vec::new();
     begin(&mut out, 3, 1, 1);
@@ -335,10 +343,11 @@ fn abort_before_handle_answers_end_request_alone() {
     assert_eq!(reply.body(), b"GET q\n");
     assert_eq!(s.calls(), 1);
 }
+}
 
-#[test]
-fn abort_while_handle_reads_stdin() {
-    let s = serve();
+each_kind! {
+fn abort_while_handle_reads_stdin(kind) {
+    let s = serve(kind);
     let mut c = unix(&s.path);
     let mut out = Vec::new();
     begin(&mut out, 9, 1, 1);
@@ -357,10 +366,11 @@ fn abort_while_handle_reads_stdin() {
     c.write_all(&get(10, false, "/n", "")).unwrap();
     r.until_end(10).assert_well_formed(10);
 }
+}
 
-#[test]
-fn second_begin_on_a_busy_connection_gets_cant_mpx_conn() {
-    let s = serve();
+each_kind! {
+fn second_begin_on_a_busy_connection_gets_cant_mpx_conn(kind) {
+    let s = serve(kind);
     let mut c = unix(&s.path);
     let mut out = Vec::new();
     begin(&mut out, 1, 1, 0);
@@ -404,10 +414,11 @@ fn second_begin_on_a_busy_connection_gets_cant_mpx_conn() {
     );
     assert!(r.at_eof());
 }
+}
 
-#[test]
-fn a_second_begin_for_the_same_id_closes_the_connection() {
-    let s = serve();
+each_kind! {
+fn a_second_begin_for_the_same_id_closes_the_connection(kind) {
+    let s = serve(kind);
     let mut c = unix(&s.path);
     let mut out = Vec::new();
     begin(&mut out, 1, 1, 0);
@@ -417,10 +428,11 @@ fn a_second_begin_for_the_same_id_closes_the_connection() {
     // The server keeps serving.
     exchange_unix(&s.path, &get(1, false, "/", ""), 1).assert_well_formed(1);
 }
+}
 
-#[test]
-fn keep_conn_serves_requests_in_turn_and_drains_unread_bodies() {
-    let s = serve();
+each_kind! {
+fn keep_conn_serves_requests_in_turn_and_drains_unread_bodies(kind) {
+    let s = serve(kind);
     let mut c = unix(&s.path);
     let mut r = Reader::new(c.try_clone().unwrap());
     let big = vec![b'b'; 1 << 20];
@@ -453,16 +465,17 @@ fn keep_conn_serves_requests_in_turn_and_drains_unread_bodies() {
     assert!(r.at_eof());
     assert_eq!(s.calls(), 4);
 }
+}
 
+each_kind! {
 /// The web server closing a kept connection between requests — with a FIN, or with a
 /// reset (a socket closed with our answer unread in it, which nginx does when its client
 /// went away) — is the normal end of a connection, not an error.
-#[test]
-fn a_kept_connection_closed_or_reset_between_requests_is_no_error() {
+fn a_kept_connection_closed_or_reset_between_requests_is_no_error(kind) {
     let server = Counting::new(TcpServer::new(("127.0.0.1", 0), Probe::default()).unwrap());
     let errors = server.errors.clone();
     let addr = server.inner.server_address;
-    let r = Running::start(socketserver::ThreadingMixIn::from(server));
+    let r = common::serve(kind, server);
     // Closed after reading the answer.
     let mut c = tcp(addr);
     c.write_all(&get(1, true, "/", "")).unwrap();
@@ -487,13 +500,14 @@ fn a_kept_connection_closed_or_reset_between_requests_is_no_error() {
     });
     drop(c);
     // Both handlers have returned once the server has stopped (it joins its threads).
-    r.stop();
+    drop(r);
     assert_eq!(errors.load(Ordering::SeqCst), 0, "nothing reported");
 }
+}
 
-#[test]
-fn without_keep_conn_the_server_closes_after_the_request() {
-    let s = serve();
+each_kind! {
+fn without_keep_conn_the_server_closes_after_the_request(kind) {
+    let s = serve(kind);
     let mut c = unix(&s.path);
     c.write_all(&get(1, false, "/", "")).unwrap();
     // Another request on the same connection is not served.
@@ -502,12 +516,13 @@ fn without_keep_conn_the_server_closes_after_the_request() {
     r.until_end(1).assert_well_formed(1);
     assert!(r.at_eof());
 }
+}
 
-#[test]
-fn body_ends_at_the_empty_stdin_record_whatever_content_length_says() {
+each_kind! {
+fn body_ends_at_the_empty_stdin_record_whatever_content_length_says(kind) {
     // fast.ai: int('') on nginx's empty CONTENT_LENGTH (bug #6); a body larger than one
     // recv (bug #4); HTTP_CONTENT_LENGTH instead of the stream's end (bug #7).
-    let s = serve();
+    let s = serve(kind);
     let body: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
     for cl in [&b""[..], b"5", b"not a number"] {
         let mut pairs: Vec<(&[u8], &[u8])> =
@@ -526,10 +541,11 @@ fn body_ends_at_the_empty_stdin_record_whatever_content_length_says() {
     );
     assert!(reply.stdout_str().contains("X-Length: Some(12)"));
 }
+}
 
-#[test]
-fn stdin_works_as_a_bufread() {
-    let s = serve();
+each_kind! {
+fn stdin_works_as_a_bufread(kind) {
+    let s = serve(kind);
     let body = b"one\ntwo\nthree\n".repeat(5000);
     let reply = exchange_unix(
         &s.path,
@@ -544,11 +560,12 @@ fn stdin_works_as_a_bufread() {
     );
     assert_eq!(reply.body(), format!("15000 {}", body.len()).as_bytes());
 }
+}
 
-#[test]
-fn empty_output_still_ends_stdout_and_stderr_is_its_own_stream() {
+each_kind! {
+fn empty_output_still_ends_stdout_and_stderr_is_its_own_stream(kind) {
     // fast.ai's released versions never sent the empty STDOUT record (bug #10).
-    let s = serve();
+    let s = serve(kind);
     let reply = exchange_unix(&s.path, &get(1, false, "/empty", ""), 1);
     let kinds: Vec<(u8, usize)> = reply
         .records
@@ -563,10 +580,11 @@ fn empty_output_still_ends_stdout_and_stderr_is_its_own_stream() {
     assert_eq!(reply.stderr(), b"problem one\nproblem two\n");
     assert_eq!(reply.body(), b"out");
 }
+}
 
-#[test]
-fn app_status_and_handler_failures() {
-    let s = serve();
+each_kind! {
+fn app_status_and_handler_failures(kind) {
+    let s = serve(kind);
     let reply = exchange_unix(&s.path, &get(1, false, "/status7", ""), 1);
     reply.assert_well_formed(1);
     assert_eq!(reply.end(), Some((7, 0)));
@@ -581,11 +599,12 @@ fn app_status_and_handler_failures() {
     // The server goes on serving.
     exchange_unix(&s.path, &get(1, false, "/", ""), 1).assert_well_formed(1);
 }
+}
 
+each_kind! {
 /// A panic in `setup` or `finish` is answered like one in `handle` (500, END_REQUEST
 /// with appStatus 1), not with a dropped connection (nginx's 502).
-#[test]
-fn panics_in_setup_and_finish_are_answered() {
+fn panics_in_setup_and_finish_are_answered(kind) {
     struct Panicky;
     impl socketserver::fcgi::FcgiHandler for Panicky {
         fn setup(&self, req: &mut socketserver::fcgi::FcgiRequest) -> socketserver::Result<()> {
@@ -610,7 +629,7 @@ fn panics_in_setup_and_finish_are_answered() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("panicky.sock");
-    let _r = Running::start(ThreadingUnixStreamServer::new(&path, Panicky).unwrap());
+    let _r = common::serve(kind, UnixStreamServer::new(&path, Panicky).unwrap());
     for script in ["/setup", "/finish"] {
         let reply = exchange_unix(&path, &get(1, false, script, ""), 1);
         reply.assert_well_formed(1);
@@ -623,10 +642,11 @@ fn panics_in_setup_and_finish_are_answered() {
         assert_eq!(reply.end(), Some((1, 0)), "{script}");
     }
 }
+}
 
-#[test]
-fn large_output_is_split_into_records_of_at_most_65535_bytes() {
-    let s = serve();
+each_kind! {
+fn large_output_is_split_into_records_of_at_most_65535_bytes(kind) {
+    let s = serve(kind);
     for n in [0usize, 1, 65535, 65536, 200_000, 1 << 20] {
         let reply = exchange_unix(&s.path, &get(1, false, "/big", &n.to_string()), 1);
         reply.assert_well_formed(1);
@@ -635,11 +655,12 @@ fn large_output_is_split_into_records_of_at_most_65535_bytes() {
         assert!(body.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
     }
 }
+}
 
-#[test]
-fn non_utf8_and_long_params_arrive_intact() {
+each_kind! {
+fn non_utf8_and_long_params_arrive_intact(kind) {
     // fast.ai: values of 128+ bytes raised TypeError (bug #1); UTF-8 decoding (bug #16).
-    let s = serve();
+    let s = serve(kind);
     let long_value = vec![b'v'; 70_000];
     let pairs: Vec<(&[u8], &[u8])> = vec![
         (b"SCRIPT_NAME", b"/params"),
@@ -668,10 +689,11 @@ fn non_utf8_and_long_params_arrive_intact() {
     }
     assert_eq!(reply.body(), want);
 }
+}
 
-#[test]
-fn bad_input_closes_the_connection_without_harm() {
-    let s = serve();
+each_kind! {
+fn bad_input_closes_the_connection_without_harm(kind) {
+    let s = serve(kind);
     let garbage: Vec<Vec<u8>> = vec![
         b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
         // Version 2.
@@ -750,10 +772,11 @@ fn bad_input_closes_the_connection_without_harm() {
     assert_eq!(s.calls(), 0);
     exchange_unix(&s.path, &get(1, false, "/", ""), 1).assert_well_formed(1);
 }
+}
 
-#[test]
-fn a_peer_closing_mid_request_costs_only_its_connection() {
-    let s = serve();
+each_kind! {
+fn a_peer_closing_mid_request_costs_only_its_connection(kind) {
+    let s = serve(kind);
     let full = request(1, false, &[(b"SCRIPT_NAME", b"/echo")], &[b'x'; 100_000]);
     // Cut everywhere interesting: in a header, in PARAMS, in STDIN, before its end.
     for cut in [3, 8, 12, 30, 60, 5000, full.len() - 8, full.len() - 3] {
@@ -779,6 +802,7 @@ fn a_peer_closing_mid_request_costs_only_its_connection() {
     // Each EOF above means its handler returned (the server closes a connection only
     // then): none spins on the closed socket. (tests/fcgi_process.rs checks CPU time.)
     exchange_unix(&s.path, &get(1, false, "/", ""), 1).assert_well_formed(1);
+}
 }
 
 #[test]
@@ -968,11 +992,11 @@ fn fastcgi_serves_a_closure_on_a_path_or_host_port() {
     assert!(fastcgi_server("no-port", handler).is_err());
 }
 
-#[test]
-fn fnhandler_runs_on_any_server() {
+each_kind! {
+fn fnhandler_runs_on_any_server(kind) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fn.sock");
-    let server = ThreadingUnixStreamServer::new(
+    let server = UnixStreamServer::new(
         &path,
         FnHandler(|req: &mut socketserver::fcgi::FcgiRequest| {
             req.send("Content-Type: text/plain\r\n\r\nfn", false)?;
@@ -980,11 +1004,12 @@ fn fnhandler_runs_on_any_server() {
         }),
     )
     .unwrap();
-    let _r = Running::start(server);
+    let _r = common::serve(kind, server);
     assert_eq!(
         exchange_unix(&path, &get(1, false, "/", ""), 1).body(),
         b"fn"
     );
+}
 }
 
 /// Pool starvation without nginx: one worker, a kept connection that goes idle, a

@@ -6,7 +6,15 @@ mod common;
 use std::io::{BufRead, Read};
 use std::process::{Command, Output, Stdio};
 
-use common::{port_in, require, start_example};
+use common::{port_in, require, start_example, Kind};
+
+/// The benchmark's hello example on a server of `kind`.
+fn hello_example(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Threading => "hello_threading",
+        Kind::Pool => "hello",
+    }
+}
 
 fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("run client");
@@ -170,9 +178,9 @@ fn fastai_minimal_answers_ok_to_urllib() {
     assert!(child.0.wait().unwrap().success());
 }
 
-#[test]
-fn hello_keeps_alive_with_http_client() {
-    let (_child, _out, line) = start_example("hello_threading", &["0"]);
+each_kind! {
+fn hello_keeps_alive_with_http_client(kind) {
+    let (_child, _out, line) = start_example(hello_example(kind), &["0"]);
     let port = port_in(&line);
     let Some(o) = python(&format!(
         "import http.client\n\
@@ -191,11 +199,12 @@ fn hello_keeps_alive_with_http_client() {
     };
     assert_eq!(text(&o), "1\n", "one connection for five requests");
 }
+}
 
+each_kind! {
 /// A short load with wrk and ab: every response correct, no errors.
-#[test]
-fn hello_under_load() {
-    let (_child, _out, line) = start_example("hello", &["0"]);
+fn hello_under_load(kind) {
+    let (_child, _out, line) = start_example(hello_example(kind), &["0"]);
     let url = format!("http://127.0.0.1:{}/", port_in(&line));
     if let Some(wrk) = require("wrk") {
         let o = run(Command::new(wrk).args(["-t1", "-c16", "-d2s", &url]));
@@ -211,6 +220,7 @@ fn hello_under_load() {
         assert!(t.contains("Complete requests:      2000"), "{t}");
         assert!(t.contains("Keep-Alive requests:    2000"), "{t}");
     }
+}
 }
 
 /// A fixture directory for the file servers.
@@ -278,11 +288,11 @@ fn static_files_system_calls() {
     assert!(text.contains("sendfile("), "the large file: {text}");
 }
 
-#[test]
-fn http_server_with_curl_ranges_and_conditionals() {
+each_kind! {
+fn http_server_with_curl_ranges_and_conditionals(kind) {
     let dir = fixture();
     let d = dir.path().to_str().unwrap();
-    let (_child, _out, line) = start_example("http_server", &["-b", "127.0.0.1", "-d", d, "0"]);
+    let (_child, _out, line) = start_example("http_server", &[kind.example_args(), &["-b", "127.0.0.1", "-d", d, "0"]].concat());
     assert!(
         line.starts_with("Serving HTTP on 127.0.0.1 port "),
         "{line}"
@@ -341,14 +351,15 @@ fn http_server_with_curl_ranges_and_conditionals() {
     assert!(t.contains("Location: /sub/\r\n"), "{t}");
     assert!(t.contains("inner.css"), "{t}");
 }
+}
 
-#[test]
-fn http_server_with_urllib() {
+each_kind! {
+fn http_server_with_urllib(kind) {
     let dir = fixture();
     let d = dir.path().to_str().unwrap();
     let (_child, _out, line) = start_example(
         "http_server",
-        &["-b", "127.0.0.1", "-d", d, "-p", "HTTP/1.1", "0"],
+        &[kind.example_args(), &["-b", "127.0.0.1", "-d", d, "-p", "HTTP/1.1", "0"]].concat(),
     );
     let port = port_in(&line);
     let Some(o) = python(&format!(
@@ -364,13 +375,14 @@ fn http_server_with_urllib() {
     };
     assert_eq!(text(&o), "200 text/css b'body{}\\n'\n404 File not found\n");
 }
+}
 
-#[test]
-fn http_server_mirrored_by_wget() {
+each_kind! {
+fn http_server_mirrored_by_wget(kind) {
     let Some(wget) = require("wget") else { return };
     let dir = fixture();
     let d = dir.path().to_str().unwrap();
-    let (_child, _out, line) = start_example("http_server", &["-b", "127.0.0.1", "-d", d, "0"]);
+    let (_child, _out, line) = start_example("http_server", &[kind.example_args(), &["-b", "127.0.0.1", "-d", d, "0"]].concat());
     let port = port_in(&line);
     let out = tempfile::tempdir().unwrap();
     run(Command::new(wget)
@@ -396,14 +408,15 @@ fn http_server_mirrored_by_wget() {
         assert_eq!(got, want, "{f}");
     }
 }
+}
 
+each_kind! {
 /// Ctrl-C prints Python's message and exits 0.
-#[test]
-fn http_server_ctrl_c() {
+fn http_server_ctrl_c(kind) {
     let dir = fixture();
     let d = dir.path().to_str().unwrap();
     let (mut child, mut out, line) =
-        start_example("http_server", &["-b", "127.0.0.1", "-d", d, "0"]);
+        start_example("http_server", &[kind.example_args(), &["-b", "127.0.0.1", "-d", d, "0"]].concat());
     let port = port_in(&line);
     if curl(&[&format!("http://127.0.0.1:{port}/hello.txt")]).is_none() {
         return;
@@ -430,6 +443,7 @@ fn http_server_ctrl_c() {
         err.contains("] \"GET /hello.txt HTTP/1.1\" 200 -\n"),
         "{err}"
     );
+}
 }
 
 #[test]

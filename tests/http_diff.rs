@@ -22,9 +22,9 @@ use std::net::SocketAddr;
 
 use common::diff::{exchange_with, named_port, normalise, oracle_script, python313, report};
 use common::diff::{python_command, ServerProcess};
-use common::Running;
+use common::{serve_http, Kind, Served};
 use socketserver::http::pyrepr::py_repr;
-use socketserver::http::{BaseHttpRequestHandler, HttpRequest, ThreadingHttpServer};
+use socketserver::http::{BaseHttpRequestHandler, HttpRequest, HttpServer};
 use socketserver::Result;
 
 // ---- The four handlers, as in tests/oracle/http_oracle.py ----------------------------
@@ -919,16 +919,14 @@ fn cases() -> Vec<Case> {
 
 // ---- The test --------------------------------------------------------------------------
 
-fn crate_server<H: BaseHttpRequestHandler>(
-    handler: H,
-) -> (Running<ThreadingHttpServer<H>>, SocketAddr) {
-    let server = ThreadingHttpServer::new(("127.0.0.1", 0), handler).unwrap();
+fn crate_server<H: BaseHttpRequestHandler>(kind: Kind, handler: H) -> (Served, SocketAddr) {
+    let server = HttpServer::new(("127.0.0.1", 0), handler).unwrap();
     let addr = server.server_address;
-    (Running::start(server), addr)
+    (serve_http(kind, server), addr)
 }
 
-#[test]
-fn base_http_request_handler_matches_cpython() {
+each_kind! {
+fn base_http_request_handler_matches_cpython(kind) {
     let Some(python) = python313("http_diff") else {
         return;
     };
@@ -938,10 +936,10 @@ fn base_http_request_handler_matches_cpython() {
     let line = oracle.first_line.clone();
     let py_addr = |name: &str| -> SocketAddr { ([127, 0, 0, 1], named_port(&line, name)).into() };
 
-    let (_stock, stock) = crate_server(Stock);
-    let (_ths, ths) = crate_server(Ths);
-    let (_echo, echo) = crate_server(Echo);
-    let (_post, post) = crate_server(Post);
+    let (_stock, stock) = crate_server(kind, Stock);
+    let (_ths, ths) = crate_server(kind, Ths);
+    let (_echo, echo) = crate_server(kind, Echo);
+    let (_post, post) = crate_server(kind, Post);
     let addrs = |srv: Srv| -> (SocketAddr, SocketAddr) {
         match srv {
             Srv::Stock => (py_addr("stock"), stock),
@@ -1006,4 +1004,5 @@ fn base_http_request_handler_matches_cpython() {
         "{}",
         report("the crate refuses CR LF", request, expected, &rust)
     );
+}
 }

@@ -26,7 +26,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use common::diff::{exchange, normalise, oracle_script, python313, report};
 use common::diff::{fresh_example_bin, python_command, ServerProcess};
-use common::port_in;
+use common::{port_in, Kind};
 
 // ---- The fixture tree ------------------------------------------------------------------
 
@@ -216,9 +216,10 @@ fn fixture() -> Fixture {
 
 // ---- The servers -----------------------------------------------------------------------
 
-fn crate_server(root: &Path, protocol: &str) -> (ServerProcess, SocketAddr) {
+fn crate_server(kind: Kind, root: &Path, protocol: &str) -> (ServerProcess, SocketAddr) {
     let mut cmd = Command::new(fresh_example_bin("http_server"));
-    cmd.args(["-b", "127.0.0.1", "-d"])
+    cmd.args(kind.example_args())
+        .args(["-b", "127.0.0.1", "-d"])
         .arg(root)
         .args(["-p", protocol, "0"]);
     let p = ServerProcess::start(cmd, true);
@@ -687,8 +688,8 @@ fn normalise_line(line: &str, port: u16) -> String {
     out
 }
 
-#[test]
-fn simple_http_server_matches_cpython() {
+each_kind! {
+fn simple_http_server_matches_cpython(kind) {
     let Some(python) = python313("simple_diff") else {
         return;
     };
@@ -698,7 +699,7 @@ fn simple_http_server_matches_cpython() {
     let mut compared = 0;
     for protocol in ["HTTP/1.0", "HTTP/1.1"] {
         let (py, py_addr) = python_server(python, &fx.root, protocol);
-        let (ours, our_addr) = crate_server(&fx.root, protocol);
+        let (ours, our_addr) = crate_server(kind, &fx.root, protocol);
 
         // The start-up line.
         let a = normalise_line(&py.first_line, py_addr.port());
@@ -767,6 +768,7 @@ fn simple_http_server_matches_cpython() {
         cases.len()
     );
 }
+}
 
 /// The `Location` values of every response in `answer`.
 fn locations(answer: &[u8]) -> Vec<Vec<u8>> {
@@ -777,17 +779,17 @@ fn locations(answer: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+each_kind! {
 /// Deliberate differences the comparison meets, pinned so that the documentation
 /// (docs/python-differences.md, "http.server") stays true: a `Range` request gets
 /// `206`/`416` from the crate, the whole file from CPython.
-#[test]
-fn range_requests_are_the_documented_difference() {
+fn range_requests_are_the_documented_difference(kind) {
     let Some(python) = python313("simple_diff ranges") else {
         return;
     };
     let fx = fixture();
     let (_py, py_addr) = python_server(python, &fx.root, "HTTP/1.0");
-    let (_ours, our_addr) = crate_server(&fx.root, "HTTP/1.0");
+    let (_ours, our_addr) = crate_server(kind, &fx.root, "HTTP/1.0");
     let whole = |answer: &[u8]| {
         let a = normalise(answer);
         assert!(
@@ -819,15 +821,16 @@ fn range_requests_are_the_documented_difference() {
         common::diff::escape(expected.as_bytes())
     );
 }
+}
 
+each_kind! {
 /// No request reaches `secret.txt`, which sits beside the served directory, through
 /// `..`, `%2e%2e`, encoded or doubled slashes, backslashes, NUL or trailing junk; and a
 /// directory redirect for a `//host` target never sends the client to another host.
 /// Runs the crate only, so it needs no CPython.
-#[test]
-fn traversal_never_leaves_the_directory() {
+fn traversal_never_leaves_the_directory(kind) {
     let fx = fixture();
-    let (_ours, addr) = crate_server(&fx.root, "HTTP/1.1");
+    let (_ours, addr) = crate_server(kind, &fx.root, "HTTP/1.1");
     let outside = fx.root.parent().unwrap();
     let secret = outside.join("secret.txt");
     let secret = secret.to_str().unwrap();
@@ -947,16 +950,17 @@ fn traversal_never_leaves_the_directory() {
         "the redirect vectors must reach a directory"
     );
 }
+}
 
+each_kind! {
 /// CPython 3.13 answers a target `/\host/..%2fsub` with `Location: /\host/..%2fsub/`,
 /// which browsers resolve as `//host/..%2fsub/` (the URL standard reads `\` as `/` in
 /// http URLs), so the client leaves the host. The crate sends `%5C` for the backslash
 /// instead (docs/python-differences.md), and still redirects (the target is a
 /// directory).
-#[test]
-fn backslash_redirect_stays_on_the_host() {
+fn backslash_redirect_stays_on_the_host(kind) {
     let fx = fixture();
-    let (_ours, addr) = crate_server(&fx.root, "HTTP/1.1");
+    let (_ours, addr) = crate_server(kind, &fx.root, "HTTP/1.1");
     for t in ["/\\evil.example/..%2fsub", "/\\\\evil.example/..%2fsub"] {
         let answer = exchange(addr, &req("GET", t, &[]), true);
         let locs = locations(&answer);
@@ -978,4 +982,5 @@ fn backslash_redirect_stays_on_the_host() {
             );
         }
     }
+}
 }

@@ -463,7 +463,12 @@ fn serve_requests<H: FcgiHandler>(
         if park::can_park() && st.input.at_boundary() {
             let arrived = match st.input.rbuf.is_drained(conn) {
                 true => None,
-                false => st.input.rbuf.fill_nowait(conn)?,
+                false => match st.input.rbuf.fill_nowait(conn) {
+                    Ok(arrived) => arrived,
+                    // A reset between requests ends the connection quietly, as below.
+                    Err(e) if ends_quietly(&e) => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                },
             };
             match arrived {
                 None => {

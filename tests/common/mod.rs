@@ -3,6 +3,10 @@
 
 pub mod cgi;
 pub mod diff;
+pub mod kind;
+
+#[allow(unused_imports)]
+pub use kind::{serve, serve_http, Kind, Served};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -68,8 +68,9 @@ enum Holder<R> {
     Empty,
     /// Parked: waiting for readiness, no worker.
     Idle(Parked<R>),
-    /// A worker runs its handler; `notified` when a readiness event came meanwhile.
-    Running { notified: bool },
+    /// A worker runs its handler; `notified` when a readiness event came meanwhile,
+    /// `closed` when one of those said the peer has closed.
+    Running { notified: bool, closed: bool },
 }
 
 struct Slot<R> {
@@ -126,13 +127,17 @@ impl<R> Table<R> {
     pub(crate) fn install(&self, fd: RawFd) -> Option<u32> {
         let mut slot = lock(self.slot(usize::try_from(fd).ok()?)?);
         slot.gen = slot.gen.wrapping_add(1);
-        slot.holder = Holder::Running { notified: false };
+        slot.holder = Holder::Running {
+            notified: false,
+            closed: false,
+        };
         Some(slot.gen)
     }
 
-    /// A readiness event: takes the connection if it is parked, or tells the worker that
-    /// runs it that more has arrived.
-    pub(crate) fn take(&self, token: usize) -> Taken<R> {
+    /// A readiness event (`closed`: one that says the peer has closed): takes the
+    /// connection if it is parked, or tells the worker that runs it that more has
+    /// arrived.
+    pub(crate) fn take(&self, token: usize, closed: bool) -> Taken<R> {
         let (fd, gen) = split(token);
         let Some(slot) = self.slot(fd) else {
             return Taken::Nothing;
@@ -141,13 +146,20 @@ impl<R> Table<R> {
         if slot.gen as usize & LOW != gen {
             return Taken::Nothing;
         }
-        match std::mem::replace(&mut slot.holder, Holder::Running { notified: false }) {
+        let running = Holder::Running {
+            notified: false,
+            closed: false,
+        };
+        match std::mem::replace(&mut slot.holder, running) {
             Holder::Idle(p) => {
                 self.parked.fetch_sub(1, Ordering::Relaxed);
                 Taken::Run(p)
             }
-            Holder::Running { .. } => {
-                slot.holder = Holder::Running { notified: true };
+            Holder::Running { closed: before, .. } => {
+                slot.holder = Holder::Running {
+                    notified: true,
+                    closed: before || closed,
+                };
                 Taken::Nothing
             }
             Holder::Empty => {
@@ -158,16 +170,23 @@ impl<R> Table<R> {
     }
 
     /// Parks the connection a worker held. If an event came while it ran, hands it back
-    /// (its handler must run again: the event may be for bytes its last read missed).
-    pub(crate) fn park(&self, fd: RawFd, parked: Parked<R>) -> Result<(), Parked<R>> {
+    /// (its handler must run again: the event may be for bytes its last read missed),
+    /// with whether an event said the peer has closed.
+    pub(crate) fn park(&self, fd: RawFd, parked: Parked<R>) -> Result<(), (Parked<R>, bool)> {
         let Some(slot) = usize::try_from(fd).ok().and_then(|fd| self.slot(fd)) else {
-            return Err(parked);
+            return Err((parked, false));
         };
         let mut slot = lock(slot);
         match slot.holder {
-            Holder::Running { notified: true } => {
-                slot.holder = Holder::Running { notified: false };
-                Err(parked)
+            Holder::Running {
+                notified: true,
+                closed,
+            } => {
+                slot.holder = Holder::Running {
+                    notified: false,
+                    closed: false,
+                };
+                Err((parked, closed))
             }
             _ => {
                 slot.holder = Holder::Idle(parked);
@@ -238,11 +257,18 @@ mod tests {
         let gen = t.install(7).unwrap();
         assert!(t.park(7, parked(1)).is_ok());
         assert_eq!(t.parked(), 1);
-        assert!(matches!(t.take(token(7, gen)), Taken::Run(p) if p.request == 1));
+        assert!(matches!(t.take(token(7, gen), false), Taken::Run(p) if p.request == 1));
         // A second event while it runs is noted, and the park that follows gives it back.
-        assert!(matches!(t.take(token(7, gen)), Taken::Nothing));
-        let back = t.park(7, parked(1)).unwrap_err();
-        assert_eq!(back.request, 1);
+        assert!(matches!(t.take(token(7, gen), false), Taken::Nothing));
+        let (back, closed) = t.park(7, parked(1)).unwrap_err();
+        assert_eq!((back.request, closed), (1, false));
+        assert!(t.park(7, back).is_ok());
+        // An event that says the peer closed is handed back as such.
+        assert!(matches!(t.take(token(7, gen), false), Taken::Run(_)));
+        assert!(matches!(t.take(token(7, gen), true), Taken::Nothing));
+        assert!(matches!(t.take(token(7, gen), false), Taken::Nothing));
+        let (back, closed) = t.park(7, parked(1)).unwrap_err();
+        assert!(closed);
         assert!(t.park(7, back).is_ok());
         assert_eq!(t.parked(), 1);
     }
@@ -254,9 +280,9 @@ mod tests {
         t.remove(9);
         let new = t.install(9).unwrap();
         assert!(t.park(9, parked(2)).is_ok());
-        assert!(matches!(t.take(token(9, old)), Taken::Nothing));
+        assert!(matches!(t.take(token(9, old), false), Taken::Nothing));
         assert_eq!(t.parked(), 1, "the new connection stays parked");
-        assert!(matches!(t.take(token(9, new)), Taken::Run(_)));
+        assert!(matches!(t.take(token(9, new), false), Taken::Run(_)));
     }
 
     #[test]
@@ -287,6 +313,6 @@ mod tests {
         let t: Table<i32> = Table::new();
         assert!(t.install(MAX_FDS as RawFd).is_none());
         assert!(t.install(-1).is_none());
-        assert!(matches!(t.take(usize::MAX), Taken::Nothing));
+        assert!(matches!(t.take(usize::MAX, false), Taken::Nothing));
     }
 }

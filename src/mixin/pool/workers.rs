@@ -78,6 +78,10 @@ pub(crate) struct Config {
 enum Work<R> {
     /// A readiness event.
     Event(Token),
+    /// A connection's readiness event that also says its peer has closed (or reset) it.
+    /// The end of input may be all that is left unread after the handler's next read,
+    /// and no further event will tell (the set is edge-triggered).
+    Closed(Token),
     /// A connection given to `process_request` (not accepted by a worker).
     Adopt(R, Address),
     /// A request that cannot be parked (a datagram): finish it and shut it down.
@@ -129,6 +133,19 @@ struct Accept {
     pause: Pause,
 }
 
+/// When the deadlines of parked connections are looked at.
+struct Sweep {
+    next: Instant,
+    /// An eighth of the shortest timeout a parked connection has had, so a deadline is
+    /// kept to within that (between 10 ms and 1 s).
+    every: Duration,
+}
+
+/// How often to sweep for connections parked with `timeout`.
+fn sweep_every(timeout: Duration) -> Duration {
+    (timeout / 8).clamp(Duration::from_millis(10), Duration::from_secs(1))
+}
+
 /// A snapshot of the pool's counters.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Counts {
@@ -162,9 +179,8 @@ pub(crate) struct Pool<R> {
     accept: Mutex<Accept>,
     /// Connections open.
     open: AtomicUsize,
-    /// When parked connections are next looked at for their deadlines.
-    next_sweep: Mutex<Instant>,
-    sweep_every: Duration,
+    /// When parked connections are next looked at for their deadlines, and how often.
+    sweep: Mutex<Sweep>,
     /// More than one CPU to run on: then a batch of events is shared out.
     parallel: bool,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -212,8 +228,10 @@ impl<R: RequestSocket> Pool<R> {
                 pause: Pause::No,
             }),
             open: AtomicUsize::new(0),
-            next_sweep: Mutex::new(Instant::now()),
-            sweep_every: (shortest / 8).clamp(Duration::from_millis(10), Duration::from_secs(1)),
+            sweep: Mutex::new(Sweep {
+                next: Instant::now(),
+                every: sweep_every(shortest),
+            }),
             parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
             threads: Mutex::new(Vec::new()),
             this: Arc::downgrade(this),
@@ -308,7 +326,7 @@ impl<R: RequestSocket> Pool<R> {
             if let Some(this) = self.this.upgrade() {
                 match work {
                     Work::Adopt(r, _) | Work::Job(r, _) => this.shutdown_request(r),
-                    Work::Event(_) => {}
+                    Work::Event(_) | Work::Closed(_) => {}
                 }
             }
             return;
@@ -358,7 +376,7 @@ impl<R: RequestSocket> Pool<R> {
             for work in left {
                 match work {
                     Work::Adopt(r, _) | Work::Job(r, _) => this.shutdown_request(r),
-                    Work::Event(_) => {}
+                    Work::Event(_) | Work::Closed(_) => {}
                 }
             }
         }
@@ -436,7 +454,12 @@ impl<R: RequestSocket> Pool<R> {
                 let mut n = 0;
                 for event in events.iter() {
                     if event.token() != WAKER {
-                        st.queue.push_back(Work::Event(event.token()));
+                        st.queue
+                            .push_back(if event.is_read_closed() || event.is_error() {
+                                Work::Closed(event.token())
+                            } else {
+                                Work::Event(event.token())
+                            });
                         n += 1;
                     }
                 }
@@ -457,7 +480,7 @@ impl<R: RequestSocket> Pool<R> {
     /// One wait in the readiness set, then the deadlines of parked connections.
     fn wait_for_readiness(&self, events: &mut Events) {
         let now = Instant::now();
-        let timeout = lock(&self.next_sweep).saturating_duration_since(now);
+        let timeout = lock(&self.sweep).next.saturating_duration_since(now);
         {
             let mut poll = lock(&self.poll);
             if poll.poll(events, Some(timeout)).is_err() {
@@ -472,11 +495,11 @@ impl<R: RequestSocket> Pool<R> {
     fn sweep(&self) {
         let now = Instant::now();
         {
-            let mut next = lock(&self.next_sweep);
-            if now < *next {
+            let mut sweep = lock(&self.sweep);
+            if now < sweep.next {
                 return;
             }
-            *next = now + self.sweep_every;
+            sweep.next = now + sweep.every;
         }
         {
             let mut acc = lock(&self.accept);
@@ -491,6 +514,26 @@ impl<R: RequestSocket> Pool<R> {
             |expires| expires.is_some_and(|t| t <= now),
             |p| self.closed(this.as_ref(), p.request),
         );
+    }
+
+    /// A connection parks with its handler's own `timeout`: if that is shorter than the
+    /// timeouts the sweeps were timed for, sweep more often from now on (and tell the
+    /// worker waiting for readiness, whose wait may be longer).
+    fn sweep_for(&self, timeout: Duration) {
+        let every = sweep_every(timeout);
+        let mut sweep = lock(&self.sweep);
+        if every >= sweep.every {
+            return;
+        }
+        sweep.every = every;
+        let next = Instant::now() + every;
+        if next < sweep.next {
+            sweep.next = next;
+            drop(sweep);
+            if lock(&self.sched).polling {
+                let _ = self.waker.wake();
+            }
+        }
     }
 
     /// Sleeps until there is work; as the standby, watches for stalls.
@@ -586,11 +629,16 @@ impl<R: RequestSocket> Pool<R> {
 
     fn run(&self, work: Work<R>, this: &Arc<dyn ProcessRequest<R>>) {
         match work {
-            Work::Event(LISTENER) => self.accept_one(this),
-            Work::Event(WAKER) => {}
+            Work::Event(LISTENER) | Work::Closed(LISTENER) => self.accept_one(this),
+            Work::Event(WAKER) | Work::Closed(WAKER) => {}
             Work::Event(Token(t)) => {
-                if let Taken::Run(p) = self.table.take(t) {
-                    self.run_turns(p, false, this);
+                if let Taken::Run(p) = self.table.take(t, false) {
+                    self.run_turns(p, false, false, this);
+                }
+            }
+            Work::Closed(Token(t)) => {
+                if let Taken::Run(p) = self.table.take(t, true) {
+                    self.run_turns(p, false, true, this);
                 }
             }
             Work::Adopt(request, client_address) => self.begin(request, client_address, this),
@@ -631,8 +679,8 @@ impl<R: RequestSocket> Pool<R> {
                 Err(e) if crate::sys::is_fd_exhaustion(&e) => {
                     let until = Instant::now() + FD_PAUSE;
                     lock(&self.accept).pause = Pause::Until(until);
-                    let mut next = lock(&self.next_sweep);
-                    *next = (*next).min(until);
+                    let mut sweep = lock(&self.sweep);
+                    sweep.next = sweep.next.min(until);
                     return;
                 }
                 // A connection reset before it was taken, and the like: Python ignores
@@ -676,11 +724,21 @@ impl<R: RequestSocket> Pool<R> {
             deadline: None,
             timeouts_set,
         };
-        self.run_turns(parked, true, this);
+        self.run_turns(parked, true, false, this);
     }
 
     /// Runs the handler on a connection until it parks the connection or ends it.
-    fn run_turns(&self, mut p: Parked<R>, mut fresh: bool, this: &Arc<dyn ProcessRequest<R>>) {
+    /// `closed`: the event that woke it (or one that came while it ran) said the peer
+    /// has closed; then a handler that parks gets one more turn, which reads again and
+    /// finds the end (a read that returns the last bytes says nothing of the end behind
+    /// them, and no further event will come).
+    fn run_turns(
+        &self,
+        mut p: Parked<R>,
+        mut fresh: bool,
+        mut closed: bool,
+        this: &Arc<dyn ProcessRequest<R>>,
+    ) {
         let Some(fd) = p.request.poll_fd() else {
             return;
         };
@@ -712,10 +770,17 @@ impl<R: RequestSocket> Pool<R> {
             };
             p.leftover = parking.leftover;
             p.head_deadline = parking.head_deadline;
+            if let Some(idle) = parking.idle {
+                self.sweep_for(idle);
+            }
             p.deadline = parking
                 .idle
                 .or(self.cfg.timeouts.idle)
                 .map(|d| Instant::now() + d);
+            if std::mem::take(&mut closed) {
+                fresh = false;
+                continue;
+            }
             match self.table.park(fd, p) {
                 Ok(()) => {
                     if self.stopping() {
@@ -725,9 +790,10 @@ impl<R: RequestSocket> Pool<R> {
                     return;
                 }
                 // Readable again while it ran: another turn.
-                Err(back) => {
+                Err((back, peer_closed)) => {
                     p = back;
                     fresh = false;
+                    closed = peer_closed;
                 }
             }
         }
