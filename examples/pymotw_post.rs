@@ -8,6 +8,9 @@
 //!
 //! Uploads stream to a temporary file, so a large one costs bounded memory. A form that
 //! cannot be read gets a 400, 413 or 415 answer instead of Python's traceback.
+//!
+//! `pymotw_post [--save DIR] [PORT]`: with `--save`, each uploaded file is also kept as
+//! `DIR/<field name>` (the tests compare it with what curl sent).
 use std::io::Write;
 use std::sync::Arc;
 
@@ -56,8 +59,11 @@ fn describe(name: &str, field: &Field) -> std::io::Result<String> {
     })
 }
 
-/// Python: `class PostHandler(BaseHTTPRequestHandler)`.
-struct PostHandler;
+/// Python: `class PostHandler(BaseHTTPRequestHandler)`; `save` is the `--save`
+/// directory.
+struct PostHandler {
+    save: Option<std::path::PathBuf>,
+}
 
 impl BaseHttpRequestHandler for PostHandler {
     fn do_post(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
@@ -80,6 +86,14 @@ impl BaseHttpRequestHandler for PostHandler {
         for field in form.keys() {
             for item in form.fields(field) {
                 out.push_str(&describe(field, item)?);
+                let plain = field
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                if let (Some(dir), Some(upload), true) = (&self.save, item.upload(), plain) {
+                    let path = dir.join(field);
+                    let _ = std::fs::remove_file(&path);
+                    upload.save_as(path)?;
+                }
             }
         }
         h.wfile.write_all(out.as_bytes())?;
@@ -88,11 +102,15 @@ impl BaseHttpRequestHandler for PostHandler {
 }
 
 fn main() -> socketserver::Result<()> {
-    let port = std::env::args()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(8080);
-    let server = HttpServer::new(("localhost", port), PostHandler)?;
+    let mut args = std::env::args().skip(1);
+    let (mut save, mut port) = (None, 8080);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--save" => save = args.next().map(std::path::PathBuf::from),
+            p => port = p.parse().unwrap_or(8080),
+        }
+    }
+    let server = HttpServer::new(("localhost", port), PostHandler { save })?;
     println!(
         "Starting server on port {}, use <Ctrl-C> to stop",
         server.server_port
