@@ -20,6 +20,8 @@ struct Server {
 }
 
 fn start(args: &[&str]) -> Server {
+    // `cargo test --test forms` does not rebuild examples: refuse a stale one.
+    common::diff::fresh_example_bin("pymotw_post");
     let mut all = args.to_vec();
     all.push("0");
     let (child, _out, line) = start_example("pymotw_post", &all);
@@ -393,4 +395,36 @@ fn boundary_split_across_reads() {
         "{text}"
     );
     server.stop_without_panic();
+}
+
+/// A FastCGI responder's params and stdin feed `from_environ` as they are.
+#[test]
+fn fastcgi_params_and_stdin_give_the_form() {
+    use socketserver::fcgi::Params;
+    use socketserver::http::forms::{FieldStorage, FormOptions};
+    let body = b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.bin\"\r\n\r\n\x00\xff\r\n--b--\r\n";
+    let params: Params = [
+        ("REQUEST_METHOD", "POST".to_owned()),
+        ("QUERY_STRING", "q=1".to_owned()),
+        ("CONTENT_TYPE", "multipart/form-data; boundary=b".to_owned()),
+        ("CONTENT_LENGTH", body.len().to_string()),
+    ]
+    .into_iter()
+    .collect();
+    let form = FieldStorage::from_environ(
+        |k| params.get(k).map(str::to_owned),
+        &body[..],
+        &FormOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(form.keys(), ["q", "f"]);
+    let f = form.get("f").unwrap();
+    assert_eq!(f.upload().unwrap().read_all().unwrap(), b"\x00\xff");
+    // CONTENT_LENGTH says more than stdin holds: a truncated body, not a short form.
+    let short = FieldStorage::from_environ(
+        |k| params.get(k).map(str::to_owned),
+        &body[..body.len() - 1],
+        &FormOptions::default(),
+    );
+    assert_eq!(short.unwrap_err().status(), 400);
 }

@@ -160,6 +160,9 @@ pub struct MultipartParser {
     at_content_start: bool,
     /// Preamble state: the current line was too long to be the boundary line.
     skipping_line: bool,
+    /// How far past `pos` lines have been looked at already (preamble and headers), so
+    /// a block that trickles in is not scanned again from its start.
+    scanned: usize,
     /// The closing boundary was seen; [`Event::End`] is still to be reported.
     end_pending: bool,
     max_header_size: usize,
@@ -200,6 +203,7 @@ impl MultipartParser {
             at_content_start: false,
             skipping_line: false,
             end_pending: false,
+            scanned: 0,
             max_header_size,
             max_parts,
             parts: 0,
@@ -267,8 +271,10 @@ impl MultipartParser {
         let cap = self.delim.len() + self.max_header_size;
         loop {
             let rest = &self.buf[self.pos..];
-            match find_byte(rest, b'\n') {
+            let from = self.scanned.min(rest.len());
+            match find_byte(&rest[from..], b'\n').map(|i| i + from) {
                 Some(nl) => {
+                    self.scanned = 0;
                     let matched = !self.skipping_line && strip(&rest[..=nl]) == self.delim;
                     self.pos += nl + 1;
                     self.skipping_line = false;
@@ -295,6 +301,7 @@ impl MultipartParser {
                         self.skipping_line = true;
                         self.pos = self.buf.len();
                     }
+                    self.scanned = self.buf.len() - self.pos;
                     return Ok(false);
                 }
             }
@@ -303,7 +310,8 @@ impl MultipartParser {
 
     fn headers(&mut self) -> Result<Option<Event<'_>>, FormError> {
         let rest = &self.buf[self.pos..];
-        let mut i = 0;
+        // `scanned` is the start of the first line not yet complete.
+        let mut i = self.scanned.min(rest.len());
         while let Some(nl) = find_byte(&rest[i..], b'\n') {
             let line = &rest[i..=i + nl];
             i += nl + 1;
@@ -315,6 +323,7 @@ impl MultipartParser {
             if strip(line).is_empty() {
                 let headers = parse_part_headers(&rest[..i]);
                 self.pos += i;
+                self.scanned = 0;
                 self.parts += 1;
                 if self.parts > self.max_parts {
                     return Err(FormError::TooManyFields {
