@@ -12,7 +12,6 @@ const CHUNK: usize = 64 * 1024;
 /// Parts of a `multipart/form-data` body, read as they arrive.
 ///
 /// ```
-/// use std::io::Read;
 /// use socketserver::http::forms::{Limits, MultipartReader};
 ///
 /// let body = b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.bin\"\r\n\r\n\

@@ -51,7 +51,8 @@ impl FieldStorage {
     ///
     /// ```no_run
     /// use socketserver::http::forms::{send_form_error, FieldStorage, FormOptions};
-    /// use socketserver::http::{BaseHttpRequestHandler, HttpRequest};
+    /// use socketserver::http::{BaseHttpRequestHandler, HttpRequest, HttpServer};
+    /// use socketserver::BaseServer;
     ///
     /// struct PostHandler;
     /// impl BaseHttpRequestHandler for PostHandler {
@@ -69,6 +70,10 @@ impl FieldStorage {
     ///         Ok(())
     ///     }
     /// }
+    ///
+    /// let server = HttpServer::new(("localhost", 8080), PostHandler)?;
+    /// std::sync::Arc::new(server).serve_forever(socketserver::POLL_INTERVAL)?;
+    /// # Ok::<(), socketserver::Error>(())
     /// ```
     pub fn from_request(
         h: &mut HttpRequest<'_>,
