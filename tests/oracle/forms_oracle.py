@@ -10,8 +10,11 @@ Each input line is one case, its words hex-encoded (`-` for None):
     qsl KEEP STRICT SEP MAX QS       parse_qsl(QS, KEEP, STRICT, max_num_fields=MAX,
                                      separator=SEP)
 
-For each case the output is one line: `error TYPE` or `ok` followed by one
-word per field or pair: NAME,FILENAME,ISFILE,VALUE (hex; `-` for None).
+For each case the output is one line: `error TYPE`, or `ok` or `truncated` followed by
+one word per field or pair: NAME,FILENAME,ISFILE,VALUE (hex; `-` for None). A multipart
+form is `truncated` when Python accepted it although the body ended before the closing
+boundary (no part, or a last part that did not end with `--boundary--`): the crate
+refuses those (docs/python-differences.md).
 """
 
 import warnings
@@ -55,21 +58,22 @@ def run(words):
         headers = {'content-type': ctype, 'content-length': str(len(body))}
         form = cgi.FieldStorage(fp=io.BytesIO(body), headers=headers,
                                 environ={'REQUEST_METHOD': 'POST'})
-        return fields(form)
+        complete = not body or (form.list and getattr(form.list[-1], 'done', 0) == 1)
+        return ('ok' if complete else 'truncated'), fields(form)
     if kind == 'urlencoded':
         body = u(words[1])
         headers = {'content-type': 'application/x-www-form-urlencoded',
                    'content-length': str(len(body))}
         form = cgi.FieldStorage(fp=io.BytesIO(body), headers=headers,
                                 environ={'REQUEST_METHOD': 'POST'})
-        return fields(form)
+        return 'ok', fields(form)
     if kind == 'qsl':
         keep, strict = words[1] == '1', words[2] == '1'
         sep = u(words[3]).decode()
         mx = None if words[4] == '-' else int(words[4])
         qs = u(words[5]).decode('utf-8', 'surrogateescape')
         pairs = urllib.parse.parse_qsl(qs, keep, strict, max_num_fields=mx, separator=sep)
-        return [','.join([h(k), '-', '0', h(v)]) for k, v in pairs]
+        return 'ok', [','.join([h(k), '-', '0', h(v)]) for k, v in pairs]
     raise SystemExit('unknown case ' + kind)
 
 
@@ -81,7 +85,8 @@ def main():
     for line in sys.stdin:
         words = line.split()
         try:
-            out = ['ok'] + run(words)
+            status, found = run(words)
+            out = [status] + found
         except Exception as e:
             out = ['error', type(e).__name__]
         print(' '.join(out), flush=True)
