@@ -1,11 +1,12 @@
 //! Python's `http.server`: [`BaseHttpRequestHandler`] and its per-connection
 //! [`HttpRequest`], the servers ([`HttpServer`], [`ThreadingHttpServer`], the pool
 //! variant), fast.ai's [`MinimalHttpHandler`], and the sans-IO pieces they are built from
-//! (the request parser, [`HttpMessage`], the status table, URL and MIME helpers, the
+//! (the request parser, [`HttpMessage`], the status table, URL and MIME helpers, [`forms`], the
 //! directory listing), and CPython's [`CgiHttpRequestHandler`] ([`cgi`]).
 
 pub mod cgi;
 mod date;
+pub mod forms;
 mod handler;
 mod head;
 pub mod headers;
