@@ -52,7 +52,10 @@ pub const MAX_CONNS: usize = 1024;
 /// (END_REQUEST `FCGI_UNKNOWN_ROLE`), a second BEGIN_REQUEST while a request is in
 /// progress (`FCGI_CANT_MPX_CONN`), and ABORT_REQUEST (END_REQUEST at once if `handle`
 /// has not started; otherwise reading `stdin` fails with
-/// [`io::ErrorKind::ConnectionAborted`] and the request ends when `handle` returns).
+/// [`io::ErrorKind::ConnectionAborted`] and the request ends when `handle` returns,
+/// with END_REQUEST `FCGI_REQUEST_COMPLETE` and nothing more written, whether `handle`
+/// returned that error or not; a kept connection serves on, and the abort is logged in
+/// one line by [`log_abort`](FcgiHandler::log_abort)).
 ///
 /// If `setup`, `handle` or `finish` fails or panics, the request still ends properly: if
 /// nothing was written to STDOUT, the responder answers `Status: 500 Internal Server
@@ -133,6 +136,20 @@ pub trait FcgiHandler: Send + Sync + 'static {
     /// more closes the connection with [`ProtocolError::ParamsTooLarge`].
     fn max_params_size(&self) -> usize {
         MAX_PARAMS_SIZE
+    }
+
+    /// Logs a request the web server aborted (`FCGI_ABORT_REQUEST`: its client went
+    /// away). A normal event, so one line, not `handle_error`'s report. Default: one
+    /// line to stderr, `<web server> - - [<local time>] FastCGI request <id> aborted by
+    /// the web server`.
+    fn log_abort(&self, request_id: u16, client_address: &Address) {
+        let host = client_address.host();
+        let line = format!(
+            "{} - - [{}] FastCGI request {request_id} aborted by the web server\n",
+            if host.is_empty() { "-" } else { &host },
+            crate::http::log_date_time_string()
+        );
+        let _ = io::stderr().lock().write_all(line.as_bytes());
     }
 }
 
@@ -591,6 +608,16 @@ fn serve_requests<H: FcgiHandler>(
             |r| handler.finish(r),
         );
         let mut app_status = req.app_status;
+        let handled = match handled {
+            // The web server gave up on the request (§5.4): answer with END_REQUEST
+            // (REQUEST_COMPLETE, the handler's appStatus), write nothing more for a
+            // client that went away, and keep a kept connection.
+            _ if st.input.aborted => {
+                handler.log_abort(id, client_address);
+                Ok(())
+            }
+            other => other,
+        };
         if handled.is_err() {
             if !st.out.stdout_used {
                 let _ = st.out.write(conn, Request::Stdout, INTERNAL_ERROR);
