@@ -490,6 +490,12 @@ pub trait RequestSocket: Send + 'static {
         Ok(())
     }
 
+    /// Sets the write timeout alone (the pool server's `write_timeout`); nothing on a
+    /// datagram.
+    fn set_write_timeout(&self, _timeout: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+
     /// The descriptor to watch while the request is parked (a connection's); `None` for
     /// requests that cannot be parked.
     fn poll_fd(&self) -> Option<RawFd> {
@@ -512,6 +518,14 @@ impl RequestSocket for Connection {
 
     fn set_idle_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.set_timeout(timeout)
+    }
+
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        let timeout = timeout.map(|t| t.max(Duration::from_micros(1)));
+        match self.transport() {
+            Transport::Tcp(s) => s.set_write_timeout(timeout),
+            Transport::Unix(s) => s.set_write_timeout(timeout),
+        }
     }
 
     fn poll_fd(&self) -> Option<RawFd> {

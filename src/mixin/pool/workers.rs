@@ -28,7 +28,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -72,6 +72,8 @@ pub(crate) struct Config {
     pub(crate) max_workers: usize,
     pub(crate) max_connections: usize,
     pub(crate) timeouts: PoolTimeouts,
+    /// The write timeout, when it is not the idle timeout.
+    pub(crate) write_timeout: Option<Duration>,
     pub(crate) park_idle: bool,
 }
 
@@ -162,6 +164,8 @@ pub(crate) struct Pool<R> {
     accept: Mutex<Accept>,
     /// Connections open.
     open: AtomicUsize,
+    /// A graceful stop is under way: connections are closed rather than parked.
+    draining: AtomicBool,
     /// When parked connections are next looked at for their deadlines.
     next_sweep: Mutex<Instant>,
     sweep_every: Duration,
@@ -212,6 +216,7 @@ impl<R: RequestSocket> Pool<R> {
                 pause: Pause::No,
             }),
             open: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
             next_sweep: Mutex::new(Instant::now()),
             sweep_every: (shortest / 8).clamp(Duration::from_millis(10), Duration::from_secs(1)),
             parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
@@ -365,7 +370,29 @@ impl<R: RequestSocket> Pool<R> {
     }
 
     fn stopping(&self) -> bool {
-        lock(&self.sched).stop
+        lock(&self.sched).stop || self.draining.load(Ordering::SeqCst)
+    }
+
+    /// A graceful stop (accepting has stopped): closes the parked connections, waits
+    /// until the others have closed or `deadline` passes, then shuts down the rest.
+    /// `true` when none was left.
+    pub(crate) fn drain(&self, deadline: Instant) -> bool {
+        self.draining.store(true, Ordering::SeqCst);
+        self.close_parked();
+        let open = &self.open;
+        if crate::server::graceful::wait_until(deadline, || {
+            self.close_parked();
+            open.load(Ordering::Relaxed) == 0
+        }) {
+            return true;
+        }
+        let mut cut = 0;
+        self.table.for_each_running(|fd| {
+            crate::sys::shutdown_fd(fd, true);
+            cut += 1;
+        });
+        self.close_parked();
+        cut == 0 && open.load(Ordering::Relaxed) == 0
     }
 
     /// Waits for the workers (after [`stop`](Self::stop)).
@@ -647,7 +674,13 @@ impl<R: RequestSocket> Pool<R> {
         let Some(fd) = request.poll_fd() else {
             return this.finish_and_shutdown_request(request, client_address);
         };
-        if let Err(e) = request.set_idle_timeout(self.cfg.timeouts.idle) {
+        let timeouts = request
+            .set_idle_timeout(self.cfg.timeouts.idle)
+            .and_then(|()| match self.cfg.write_timeout {
+                Some(w) if Some(w) != self.cfg.timeouts.idle => request.set_write_timeout(Some(w)),
+                _ => Ok(()),
+            });
+        if let Err(e) = timeouts {
             this.handle_error(&request, &client_address, &e.into());
             return this.shutdown_request(request);
         }
@@ -670,6 +703,7 @@ impl<R: RequestSocket> Pool<R> {
             leftover: Vec::new(),
             head_deadline: None,
             deadline: None,
+            served: 0,
         };
         self.run_turns(parked, true, this);
     }
@@ -686,11 +720,13 @@ impl<R: RequestSocket> Pool<R> {
                 timeouts: self.cfg.timeouts,
                 leftover: std::mem::take(&mut p.leftover),
                 head_deadline: p.head_deadline.take(),
+                served: p.served,
                 parking: None,
             };
             let (result, turn) =
                 park::run_turn(turn, || this.finish_request(&p.request, &p.client_address));
             self.progress.fetch_add(1, Ordering::Relaxed);
+            p.served = turn.served;
             if let Err(e) = result {
                 this.handle_error(&p.request, &p.client_address, &e);
                 self.table.remove(fd);
