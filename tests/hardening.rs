@@ -188,7 +188,7 @@ impl Server {
         let text = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
         text.lines()
             .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.trim().split_whitespace().next()?.parse().ok())
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
             .unwrap()
     }
 
