@@ -22,6 +22,9 @@ use crate::socket::Connection;
 /// for `FCGI_MAX_CONNS` and `FCGI_MAX_REQS`.
 pub const MAX_CONNS: usize = 1024;
 
+/// Default [`FcgiHandler::max_stdin_size`]: 64 MiB.
+pub const MAX_STDIN_SIZE: usize = 64 << 20;
+
 /// A FastCGI Responder: fast.ai's `FcgiHandler`, whose `handle` you write.
 ///
 /// Give a value of your type to any stream server — `UnixStreamServer::new(path,
@@ -138,6 +141,15 @@ pub trait FcgiHandler: Send + Sync + 'static {
         MAX_PARAMS_SIZE
     }
 
+    /// The most body bytes [`FcgiRequest::read_stdin`] reads into memory. Default
+    /// [`MAX_STDIN_SIZE`] (64 MiB); a larger body makes it fail with
+    /// [`io::ErrorKind::InvalidData`] (the web server usually caps bodies first: nginx's
+    /// `client_max_body_size`, 1 MiB). Reading [`FcgiRequest::stdin`] as a stream has
+    /// no limit.
+    fn max_stdin_size(&self) -> usize {
+        MAX_STDIN_SIZE
+    }
+
     /// Logs a request the web server aborted (`FCGI_ABORT_REQUEST`: its client went
     /// away). A normal event, so one line, not `handle_error`'s report. Default: one
     /// line to stderr, `<web server> - - [<local time>] FastCGI request <id> aborted by
@@ -187,6 +199,7 @@ pub struct FcgiRequest<'a> {
     /// The server.
     pub server: &'a ServerRef,
     body: &'a mut Vec<u8>,
+    body_limit: usize,
 }
 
 impl fmt::Debug for FcgiRequest<'_> {
@@ -229,10 +242,20 @@ impl FcgiRequest<'_> {
     ///
     /// Convenient for small bodies; for large ones, read [`stdin`](Self::stdin) as a
     /// stream instead. Calling it again returns the same bytes.
+    ///
+    /// At most [`FcgiHandler::max_stdin_size`] bytes (64 MiB): a larger body fails with
+    /// [`io::ErrorKind::InvalidData`].
     pub fn read_stdin(&mut self) -> io::Result<&[u8]> {
         // Straight into the body's spare room: a large record is read from the socket
         // into place, not through a stack buffer.
-        self.stdin.read_to_end(self.body)?;
+        let room = (self.body_limit as u64 + 1).saturating_sub(self.body.len() as u64);
+        (&mut self.stdin).take(room).read_to_end(self.body)?;
+        if self.body.len() > self.body_limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the request body is larger than {} bytes", self.body_limit),
+            ));
+        }
         Ok(self.body)
     }
 
@@ -600,6 +623,7 @@ fn serve_requests<H: FcgiHandler>(
             client_address,
             server,
             body,
+            body_limit: handler.max_stdin_size(),
         };
         let handled = run_phases(
             &mut req,

@@ -1,6 +1,7 @@
-//! FCGI_ABORT_REQUEST on a kept connection (spec §5.4): the abort is answered with
-//! FCGI_END_REQUEST (REQUEST_COMPLETE) and the connection serves the next request,
-//! whatever the handler did with the error its read of the body met.
+//! FastCGI faults. FCGI_ABORT_REQUEST on a kept connection (spec §5.4): the abort is
+//! answered with FCGI_END_REQUEST (REQUEST_COMPLETE) and the connection serves the next
+//! request, whatever the handler did with the error its read of the body met. A body
+//! larger than `max_stdin_size` is refused by `read_stdin`.
 
 mod common;
 mod fcgi_common;
@@ -131,4 +132,48 @@ fn an_abort_is_one_log_line_not_an_error_report() {
         "{err:?}"
     );
     assert!(!err.contains("Exception occurred"), "{err:?}");
+}
+
+/// `read_stdin` with a 1000-byte cap.
+struct Capped;
+
+impl FcgiHandler for Capped {
+    fn max_stdin_size(&self) -> usize {
+        1000
+    }
+    fn handle(&self, req: &mut FcgiRequest) -> socketserver::Result<()> {
+        let answer = match req.read_stdin() {
+            Ok(body) => format!("read {}", body.len()),
+            Err(e) => format!("{:?}", e.kind()),
+        };
+        write!(req.stdout, "Content-Type: text/plain\r\n\r\n{answer}")?;
+        Ok(())
+    }
+}
+
+#[test]
+fn read_stdin_refuses_a_body_over_max_stdin_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let _running = Running::start(ThreadingUnixStreamServer::new(&path, Capped).unwrap());
+    let mut c = UnixStream::connect(&path).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut r = Reader::new(c.try_clone().unwrap());
+    for (id, len, want) in [
+        (1, 1000, "read 1000".to_owned()),
+        (2, 1001, "InvalidData".to_owned()),
+        (3, 1 << 20, "InvalidData".to_owned()),
+        (4, 10, "read 10".to_owned()),
+    ] {
+        c.write_all(&request(
+            id,
+            true,
+            &[(b"SCRIPT_NAME", b"/b")],
+            &vec![b'x'; len],
+        ))
+        .unwrap();
+        let reply = r.until_end(id);
+        reply.assert_well_formed(id);
+        assert_eq!(String::from_utf8_lossy(&reply.body()), want, "{len} bytes");
+    }
 }
