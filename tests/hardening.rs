@@ -227,7 +227,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 // Slowloris: connections trickling a header byte at a time, plus idle kept-alive ones;
 // a new client is still answered at once.
 
-fn slowloris(example: &str, bounded: bool) {
+/// `bounded`: the pool (threads and memory bounded); `idle_timeout`: the server's.
+fn slowloris(example: &str, bounded: bool, idle_timeout: Option<Duration>) {
     let (trickling, idle, tick, run) = if long() {
         (1000, 7000, Duration::from_secs(1), Duration::from_secs(40))
     } else {
@@ -246,6 +247,7 @@ fn slowloris(example: &str, bounded: bool) {
         read_response(&mut c).expect("an idle connection's first request");
         idlers.push(c);
     }
+    let idle_since = Instant::now();
     // Tricklers: a head that never ends, a byte per tick. A connection the server cuts
     // off (its header deadline) is replaced.
     let stop = Arc::new(AtomicBool::new(false));
@@ -262,9 +264,13 @@ fn slowloris(example: &str, bounded: bool) {
             let mut conns: Vec<TcpStream> = (0..trickling).map(|_| open(addr)).collect();
             while !stop.load(Ordering::SeqCst) {
                 let next = Instant::now() + tick;
+                // At most 50 new connections a tick: an attacker that reconnects its
+                // whole army at once measures the listen queue, not the server.
+                let mut reopened = 0;
                 for c in conns.iter_mut() {
-                    if c.write_all(b"a").is_err() {
+                    if c.write_all(b"a").is_err() && reopened < 50 {
                         cut.fetch_add(1, Ordering::Relaxed);
+                        reopened += 1;
                         *c = open(addr);
                     }
                 }
@@ -278,23 +284,36 @@ fn slowloris(example: &str, bounded: bool) {
     // New clients, one every 50 ms, while the tricklers trickle.
     let start = Instant::now();
     let mut samples = Vec::new();
+    // The server's figures, taken while every connection is open (before the pool's
+    // 30 s timeouts close them).
+    let snapshot_at = (run / 2).min(Duration::from_secs(20));
+    let mut snapshot = None;
+    let mut worst = (Duration::ZERO, Duration::ZERO);
     while start.elapsed() < run {
-        samples.push(new_client(addr));
+        let at = start.elapsed();
+        let took = new_client(addr);
+        if took > worst.0 {
+            worst = (took, at);
+        }
+        samples.push(took);
+        if snapshot.is_none() && start.elapsed() >= snapshot_at {
+            snapshot = Some((server.rss_kib(), server.threads(), server.fds()));
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let rss = server.rss_kib();
-    let threads = server.threads();
-    let fds = server.fds();
+    let (rss, threads, fds) = snapshot.unwrap();
     stop.store(true, Ordering::SeqCst);
     let trickled = trickler.join().unwrap();
-    // The idle connections are still served.
+    // The idle connections are still served — or, on a server with an idle timeout
+    // (the pool's 30 s) that has passed, closed by the server.
+    let idle_for = idle_since.elapsed();
+    let expired = idle_timeout.is_some_and(|t| idle_for > t + Duration::from_secs(2));
     for c in idlers.iter_mut().take(50) {
-        c.get_mut()
-            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap();
-        assert!(
-            read_response(c).is_some(),
-            "an idle kept-alive connection still works"
+        let _ = c.get_mut().write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let answered = read_response(c).is_some();
+        assert_eq!(
+            answered, !expired,
+            "an idle kept-alive connection, idle for {idle_for:?} (idle timeout {idle_timeout:?})"
         );
     }
     samples.sort();
@@ -305,9 +324,10 @@ fn slowloris(example: &str, bounded: bool) {
     );
     eprintln!(
         "slowloris {example}: {trickled} trickling + {idle} idle, {} new clients: p50 {p50:?} \
-         p99 {p99:?} max {max:?}; server RSS {rss0} -> {rss} KiB, {threads} threads, {fds} fds; \
+         p99 {p99:?} max {max:?} (at {:?}); server RSS {rss0} -> {rss} KiB, {threads} threads, {fds} fds; \
          {} trickling connections cut by the server",
         samples.len(),
+        worst.1,
         cut.load(Ordering::Relaxed)
     );
     // Under load on a shared 2-core machine one sample may stall on the scheduler; the
@@ -333,12 +353,12 @@ fn slowloris(example: &str, bounded: bool) {
 
 #[test]
 fn slowloris_on_the_pool() {
-    slowloris("hello", true);
+    slowloris("hello", true, Some(Duration::from_secs(30)));
 }
 
 #[test]
 fn slowloris_on_a_threading_server() {
-    slowloris("hello_threading", false);
+    slowloris("hello_threading", false, None);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -363,6 +383,7 @@ fn soak_keep_alive_requests_at_256_connections() {
                     .collect();
                 let mut sent = 0u64;
                 let mut errors = 0u64;
+                let mut reconnects = 0u64;
                 while sent < per_thread {
                     // One request on each connection, then each response.
                     let round = (per_thread - sent).min(conns.len() as u64) as usize;
@@ -376,14 +397,21 @@ fn soak_keep_alive_requests_at_256_connections() {
                     }
                     for c in conns.iter_mut().take(round) {
                         match read_response(c) {
-                            Some(r) if r.ends_with("Hello, world!") => {}
+                            Some(r) if r.ends_with("Hello, world!") => {
+                                // The server's requests-per-connection limit (1000):
+                                // a client opens a new connection, as HTTP clients do.
+                                if r.contains("Connection: close\r\n") {
+                                    *c = BufReader::new(connect(addr));
+                                    reconnects += 1;
+                                }
+                            }
                             _ => errors += 1,
                         }
                     }
                     sent += round as u64;
                     done.fetch_add(round as u64, Ordering::Relaxed);
                 }
-                errors
+                (errors, reconnects)
             })
         })
         .collect();
@@ -392,13 +420,16 @@ fn soak_keep_alive_requests_at_256_connections() {
         std::thread::sleep(Duration::from_millis(1));
     }
     let rss_early = server.rss_kib();
-    let errors: u64 = clients.into_iter().map(|c| c.join().unwrap()).sum();
+    let (errors, reconnects) = clients
+        .into_iter()
+        .map(|c| c.join().unwrap())
+        .fold((0, 0), |(e, r), (e2, r2)| (e + e2, r + r2));
     let elapsed = start.elapsed();
     let rss_end = server.rss_kib();
     let n = done.load(Ordering::Relaxed);
     eprintln!(
-        "soak: {n} requests at {CONNS} connections in {elapsed:?} ({:.0}/s), {errors} errors; \
-         server RSS {rss_early} KiB after 10^4, {rss_end} KiB at the end",
+        "soak: {n} requests at {CONNS} connections in {elapsed:?} ({:.0}/s), {errors} errors, \
+         {reconnects} new connections after Connection: close; server RSS {rss_early} KiB after 10^4, {rss_end} KiB at the end",
         n as f64 / elapsed.as_secs_f64()
     );
     assert_eq!(errors, 0);
@@ -455,4 +486,64 @@ fn churn_leaks_no_descriptor_on_the_pool() {
 #[test]
 fn churn_leaks_no_descriptor_on_a_threading_server() {
     churn("hello_threading");
+}
+
+// ---------------------------------------------------------------------------------------
+// Slowloris on a forking server: a process per connection, at most `max_children` (40,
+// Python's default) at once — so the attack is kept under that cap here; beyond it a
+// forking server waits for a child to end before it accepts, as Python's does
+// (docs/security.md).
+
+#[test]
+fn slowloris_on_a_forking_server_under_max_children() {
+    let (trickling, idle, run) = if long() {
+        (25, 10, Duration::from_secs(20))
+    } else {
+        (25, 10, Duration::from_secs(2))
+    };
+    let (child, _out, line) = start_example("echo_forking", &["0"]);
+    let addr: SocketAddr = ([127, 0, 0, 1], common::port_in(&line)).into();
+    let echo = |c: &mut BufReader<TcpStream>, text: &str| {
+        c.get_mut().write_all(text.as_bytes()).unwrap();
+        let mut got = String::new();
+        c.read_line(&mut got).unwrap();
+        assert!(got.ends_with(text), "{got:?}");
+    };
+    let mut idlers: Vec<BufReader<TcpStream>> = (0..idle)
+        .map(|_| {
+            let mut c = BufReader::new(connect(addr));
+            echo(&mut c, "hi\n");
+            c
+        })
+        .collect();
+    let mut tricklers: Vec<TcpStream> = (0..trickling).map(|_| connect(addr)).collect();
+    let start = Instant::now();
+    let mut samples = Vec::new();
+    let mut next_byte = Instant::now();
+    while start.elapsed() < run {
+        if Instant::now() >= next_byte {
+            for t in tricklers.iter_mut() {
+                t.write_all(b"a").unwrap();
+            }
+            next_byte += Duration::from_millis(250);
+        }
+        let t0 = Instant::now();
+        let mut c = BufReader::new(connect(addr));
+        echo(&mut c, "new\n");
+        samples.push(t0.elapsed());
+        drop(c);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for c in idlers.iter_mut() {
+        echo(c, "still\n");
+    }
+    samples.sort();
+    let (p50, max) = (percentile(&samples, 0.5), *samples.last().unwrap());
+    eprintln!(
+        "slowloris echo_forking: {trickling} trickling + {idle} idle, {} new clients: p50 {p50:?} max {max:?}",
+        samples.len()
+    );
+    assert!(p50 < Duration::from_millis(100), "p50 {p50:?}");
+    assert!(max < Duration::from_secs(1), "max {max:?}");
+    drop(child);
 }

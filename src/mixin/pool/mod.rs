@@ -48,10 +48,12 @@ pub const MAX_REQUESTS_PER_CONNECTION: usize = 1000;
 /// a thread per connection.
 ///
 /// Every accepted connection gets [`idle_timeout`](Self::idle_timeout) (30 s) as its
-/// read and write timeout, and as the time it may stay parked; a request head must
-/// arrive within [`header_timeout`](Self::header_timeout), however slowly the client
-/// sends it. The fields are read when the pool starts (the first `serve_forever` or
-/// request).
+/// read timeout, and as the time it may stay parked; [`write_timeout`](Self::write_timeout)
+/// (30 s) as its write timeout; a request head must arrive within
+/// [`header_timeout`](Self::header_timeout), however slowly the client sends it; an HTTP
+/// connection carries at most [`max_requests_per_connection`](Self::max_requests_per_connection)
+/// (1000) requests. `docs/security.md` has every limit. The fields are read when the pool
+/// starts (the first `serve_forever` or request).
 ///
 /// ```no_run
 /// use socketserver::{BaseServer, ThreadPoolTcpServer};
@@ -69,9 +71,12 @@ pub struct ThreadPoolMixIn<S: BaseServer> {
     /// stay.
     pub max_workers: usize,
     /// The most connections open at once. Default 10,000. At the limit the pool stops
-    /// accepting (clients wait in the listen queue) until one closes.
+    /// accepting (clients wait in the listen queue) until one closes — rather than
+    /// accepting and answering 503, which would spend a descriptor and a write on each
+    /// refused client just when the server is short of them (`docs/security.md`).
     pub max_connections: usize,
-    /// Read/write timeout set on every accepted connection, and how long a kept-alive
+    /// Read timeout set on every accepted connection (and its write timeout when
+    /// [`write_timeout`](Self::write_timeout) is `None`), and how long a kept-alive
     /// connection may stay parked (a handler's own `timeout` replaces both). Default
     /// 30 s; `None` removes it.
     pub idle_timeout: Option<Duration>,

@@ -473,6 +473,12 @@ impl<R: RequestSocket> Pool<R> {
                 if n > 1 && self.parallel && st.sleeping > 0 {
                     self.wake.notify_one();
                 }
+                // The deadlines of parked connections, with `polling` off: closing
+                // thousands that expire together takes a while, and meanwhile the
+                // standby sees the stall and takes over the readiness set.
+                drop(st);
+                self.sweep();
+                st = lock(&self.sched);
                 continue;
             }
             st = self.idle(st);
@@ -481,17 +487,15 @@ impl<R: RequestSocket> Pool<R> {
         st.pulling -= 1;
     }
 
-    /// One wait in the readiness set, then the deadlines of parked connections.
+    /// One wait in the readiness set, at most until the next look at the deadlines of
+    /// parked connections.
     fn wait_for_readiness(&self, events: &mut Events) {
         let now = Instant::now();
         let timeout = lock(&self.next_sweep).saturating_duration_since(now);
-        {
-            let mut poll = lock(&self.poll);
-            if poll.poll(events, Some(timeout)).is_err() {
-                events.clear();
-            }
+        let mut poll = lock(&self.poll);
+        if poll.poll(events, Some(timeout)).is_err() {
+            events.clear();
         }
-        self.sweep();
     }
 
     /// Closes the parked connections whose time is up, and resumes accepting after a
