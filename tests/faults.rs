@@ -172,15 +172,13 @@ fn a_panic_is_survived_by_a_threading_server() {
 #[test]
 fn a_panic_is_survived_by_the_pool_and_its_worker_reused() {
     let mut server = ThreadPoolHttpServer::new(("127.0.0.1", 0), app()).unwrap();
-    server.max_workers = 2;
+    // One worker: if a panic cost it, nothing would answer afterwards.
+    server.max_workers = 1;
     let addr = addr!(server);
     let running = Running::start(server);
     panics_are_survived(addr);
     let stats = running.server.stats();
-    assert!(
-        stats.started <= 2,
-        "no worker is lost to a panic: {stats:?}"
-    );
+    assert_eq!(stats.started, 1, "the one worker serves on: {stats:?}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -342,6 +340,14 @@ fn cpu_seconds(pid: u32) -> f64 {
 }
 
 fn emfile(example: &str) {
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "prlimit (util-linux) is needed in CI"
+        );
+        eprintln!("skip: prlimit (util-linux) is not installed");
+        return;
+    }
     // A descriptor limit of 48: the server has ~10 of its own, so about 38 connections
     // fit; 80 are opened.
     let mut child = Command::new("prlimit")

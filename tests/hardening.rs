@@ -21,6 +21,31 @@ fn long() -> bool {
     std::env::var_os("SOCKETSERVER_LONG").is_some_and(|v| v != "0")
 }
 
+/// Raises this process's soft descriptor limit to its hard limit (with `prlimit`, so
+/// that the test needs no `unsafe`); the servers started after inherit it. Returns the
+/// soft limit now in force.
+fn raise_nofile() -> u64 {
+    let read = || -> (u64, u64) {
+        let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+        let line = limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .unwrap();
+        let mut n = line["Max open files".len()..]
+            .split_whitespace()
+            .map(|v| v.parse().unwrap_or(u64::MAX));
+        (n.next().unwrap(), n.next().unwrap())
+    };
+    let (soft, hard) = read();
+    if soft < hard && hard != u64::MAX {
+        let _ = std::process::Command::new("prlimit")
+            .arg(format!("--pid={}", std::process::id()))
+            .arg(format!("--nofile={hard}:{hard}"))
+            .status();
+    }
+    read().0
+}
+
 fn connect(addr: SocketAddr) -> TcpStream {
     let c = TcpStream::connect(addr).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -233,6 +258,18 @@ fn slowloris(example: &str, bounded: bool, idle_timeout: Option<Duration>) {
         (1000, 7000, Duration::from_secs(1), Duration::from_secs(40))
     } else {
         (200, 800, Duration::from_millis(250), Duration::from_secs(3))
+    };
+    // Both ends share the descriptor limit's room: the test's and the server's.
+    let nofile = raise_nofile();
+    let (trickling, idle) = if nofile < (trickling + idle + 200) as u64 {
+        let scale = nofile as f64 / (trickling + idle + 200) as f64;
+        eprintln!("slowloris: only {nofile} descriptors; scaling the connections by {scale:.2}");
+        (
+            (trickling as f64 * scale) as usize,
+            (idle as f64 * scale) as usize,
+        )
+    } else {
+        (trickling, idle)
     };
     let server = Server::start(example);
     let addr = server.addr;
@@ -450,7 +487,13 @@ fn churn(example: &str) {
     let addr = server.addr;
     // Warm up, then count the server's descriptors.
     new_client(addr);
-    let fds0 = server.fds();
+    // The warm-up connection closes on the server's side a moment after its answer.
+    let mut fds0 = server.fds();
+    let settle = Instant::now();
+    while settle.elapsed() < Duration::from_millis(500) {
+        std::thread::sleep(Duration::from_millis(20));
+        fds0 = fds0.min(server.fds());
+    }
     let start = Instant::now();
     let clients: Vec<_> = (0..THREADS)
         .map(|_| {
@@ -475,7 +518,10 @@ fn churn(example: &str) {
     eprintln!(
         "churn {example}: {total} connections in {elapsed:?}; server fds {fds0} before, {fds} after"
     );
-    assert_eq!(fds, fds0, "no descriptor leaked");
+    assert!(
+        fds <= fds0,
+        "no descriptor leaked: {fds0} before, {fds} after"
+    );
 }
 
 #[test]
