@@ -177,3 +177,38 @@ fn read_stdin_refuses_a_body_over_max_stdin_size() {
         assert_eq!(String::from_utf8_lossy(&reply.body()), want, "{len} bytes");
     }
 }
+
+/// A graceful stop closes an idle kept FastCGI connection at once, on a threading server
+/// and on the pool.
+fn graceful_closes_idle_kept_connections<S: BaseServer + 'static>(
+    server: S,
+    path: &std::path::Path,
+) {
+    let running = Running::start(server);
+    let mut c = UnixStream::connect(path).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut r = Reader::new(c.try_clone().unwrap());
+    c.write_all(&request(1, true, &[(b"SCRIPT_NAME", b"/n")], b"abc"))
+        .unwrap();
+    r.until_end(1).assert_well_formed(1);
+    let t0 = std::time::Instant::now();
+    let in_time = running.server.graceful_shutdown(Duration::from_secs(5));
+    let took = t0.elapsed();
+    assert!(in_time, "nothing was left to cut off");
+    assert!(
+        took < Duration::from_secs(2),
+        "the idle kept connection held the stop {took:?}"
+    );
+    assert!(r.at_eof(), "the kept connection is closed");
+}
+
+#[test]
+fn a_graceful_stop_closes_idle_kept_fastcgi_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t");
+    let server = ThreadingUnixStreamServer::new(&path, ReadsAll(Arc::default())).unwrap();
+    graceful_closes_idle_kept_connections(server, &path);
+    let path = dir.path().join("p");
+    let server = ThreadPoolUnixStreamServer::new(&path, ReadsAll(Arc::default())).unwrap();
+    graceful_closes_idle_kept_connections(server, &path);
+}

@@ -14,7 +14,7 @@ use super::record::{
 use crate::address::Address;
 use crate::error::Result;
 use crate::handler::{marker, run_phases, RequestHandlerClass};
-use crate::server::park;
+use crate::server::{graceful, park};
 use crate::server::{lock, ServerRef};
 use crate::socket::Connection;
 
@@ -497,7 +497,22 @@ fn serve_requests<H: FcgiHandler>(
     server: &ServerRef,
     st: &mut ConnState,
 ) -> Result<()> {
+    // A request was served on this connection: what comes next is between requests.
+    let mut served = false;
     loop {
+        if served && st.input.at_boundary() {
+            // A graceful stop ends a kept connection between requests, and may wake it
+            // with end of file while it waits for the next one.
+            let draining = || server.shutdown_handle().is_draining();
+            if draining() {
+                return Ok(());
+            }
+            graceful::set_idle(true);
+            if draining() {
+                graceful::set_idle(false);
+                return Ok(());
+            }
+        }
         // Between requests on a pool worker: read only what has arrived; with nothing
         // there, park the connection until its next request (a fresh turn serves it).
         if park::can_park() && st.input.at_boundary() {
@@ -521,13 +536,18 @@ fn serve_requests<H: FcgiHandler>(
         // within the pool's header timeout, however slowly it trickles in.
         let head_deadline = park::header_timeout().map(|t| Instant::now() + t);
         st.input.rbuf.set_deadline(head_deadline);
-        let event = match st.input.next_event(conn) {
+        let event = st.input.next_event(conn);
+        graceful::set_idle(false);
+        let event = match event {
             Ok(e) => e,
             Err(e) if ends_quietly(&e) && st.input.at_boundary() => return Ok(()),
             Err(e) => return Err(e.into()),
         };
         let (id, role, flags) = match event {
-            Event::Begin { id, role, flags } => (id, role, flags),
+            Event::Begin { id, role, flags } => {
+                served = true;
+                (id, role, flags)
+            }
             Event::Eof => return Ok(()),
             // Nothing is active, so nothing else is reported.
             _ => continue,

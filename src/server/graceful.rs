@@ -26,7 +26,7 @@
 //! | server | idle kept-alive connections | busy connections | at the deadline |
 //! |---|---|---|---|
 //! | [`ThreadPoolMixIn`](crate::ThreadPoolMixIn) | closed at once (parked ones have no worker) | end after the current request (HTTP answers `Connection: close`) | shut down (`SHUT_RDWR`) |
-//! | [`ThreadingMixIn`](crate::ThreadingMixIn) | an HTTP handler waiting for its next request has its read side shut down at once | as above | shut down (`SHUT_RDWR`) |
+//! | [`ThreadingMixIn`](crate::ThreadingMixIn) | an HTTP or FastCGI handler waiting for its next request has its read side shut down at once (other handlers run on until the deadline) | as above | shut down (`SHUT_RDWR`) |
 //! | [`ForkingMixIn`](crate::ForkingMixIn) | the children run on | the children run on | `SIGTERM` to each child left, then reaped |
 //! | a plain server | — (it serves on the serving thread, which has returned) | — | — |
 //!
