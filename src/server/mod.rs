@@ -295,7 +295,10 @@ pub trait BaseServer: Send + Sync + Sized + 'static {
     /// in flight finish within `grace` — idle kept-alive connections are closed at once,
     /// busy ones after their current response — then cuts off what is left. Returns
     /// `true` when everything finished within `grace`. Call
-    /// [`server_close`](Self::server_close) after it. See
+    /// [`server_close`](Self::server_close) after it has returned, not while it runs
+    /// (`serve_forever` returns as soon as accepting stops, before the requests in flight
+    /// are done; [`graceful::Stopped::wait`](crate::server::graceful::Stopped::wait)
+    /// waits for the end). See
     /// [`graceful`](crate::server::graceful) for the wiring to `SIGTERM`.
     fn graceful_shutdown(&self, grace: Duration) -> bool {
         let handle = self.core().handle();
