@@ -128,8 +128,14 @@ impl Connection {
     /// Sets the pool's idle timeout in the socket if it is still pending: before a read
     /// or a write that may wait.
     pub(crate) fn ensure_timeouts(&self) -> io::Result<()> {
-        match crate::server::park::take_pending_timeout() {
-            Some(Some(t)) => self.set_socket_timeout(Some(t)),
+        let Some(t) = crate::server::park::take_pending_timeout() else {
+            return Ok(());
+        };
+        if t.idle.is_some() {
+            self.set_socket_timeout(t.idle)?;
+        }
+        match t.write {
+            Some(w) if Some(w) != t.idle => self.set_write_timeout(Some(w)),
             _ => Ok(()),
         }
     }
@@ -550,6 +556,12 @@ pub trait RequestSocket: Send + 'static {
         false
     }
 
+    /// Sets the write timeout alone (the pool server's `write_timeout`); nothing on a
+    /// datagram.
+    fn set_write_timeout(&self, _timeout: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+
     /// The descriptor to watch while the request is parked (a connection's); `None` for
     /// requests that cannot be parked.
     fn poll_fd(&self) -> Option<RawFd> {
@@ -577,6 +589,14 @@ impl RequestSocket for Connection {
     fn timeouts_on_demand(&self) -> bool {
         // A TLS session reads and writes the socket itself.
         !self.is_tls()
+    }
+
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        let timeout = timeout.map(|t| t.max(Duration::from_micros(1)));
+        match self.transport() {
+            Transport::Tcp(s) => s.set_write_timeout(timeout),
+            Transport::Unix(s) => s.set_write_timeout(timeout),
+        }
     }
 
     fn poll_fd(&self) -> Option<RawFd> {

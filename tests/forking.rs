@@ -91,6 +91,29 @@ fn serve(scenario: &str) -> socketserver::Result<()> {
             }
             server.serve_forever(poll)
         }
+        "graceful" => {
+            let mut server = ForkingTcpServer::new(("127.0.0.1", 0), Script)?;
+            // SAFETY: the other thread only sleeps and looks for a file until the serving
+            // loop is stopping; it takes no lock a child could need.
+            server.allow_fork_with_threads(unsafe { ThreadsHoldNoLocks::promise() });
+            println!("PORT {}", server.server_address.port());
+            let server = Arc::new(server);
+            let stopper = server.clone();
+            let stop_file = format!("{dir}/stop");
+            let stopping = std::thread::spawn(move || {
+                while std::fs::metadata(&stop_file).is_err() {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                let in_time = stopper.graceful_shutdown(Duration::from_millis(500));
+                println!("graceful {in_time}");
+            });
+            server.serve_forever(poll)?;
+            // server_close only once the graceful stop is over.
+            stopping.join().unwrap();
+            server.server_close();
+            println!("active_children {}", server.active_children().len());
+            Ok(())
+        }
         "udp" => {
             let server = ForkingUdpServer::new(("127.0.0.1", 0), EchoPacket)?;
             println!("PORT {}", server.server_address.port());
@@ -150,6 +173,13 @@ impl ServerProcess {
 
     fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The next line the server printed.
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        line
     }
 
     fn stderr(mut self) -> String {
@@ -356,6 +386,38 @@ fn test_a_failing_child_reports_and_the_server_goes_on() {
     );
 }
 
+/// A graceful stop waits for the children until the grace period ends, then sends each
+/// one left SIGTERM.
+fn test_graceful_shutdown_ends_children_at_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ServerProcess::start("graceful", dir.path());
+    let mut quick = Client::connect(server.addr());
+    started_pid(&quick.line());
+    let mut idle = Client::connect(server.addr());
+    let idle_pid = started_pid(&idle.line());
+    let t0 = Instant::now();
+    std::fs::write(dir.path().join("stop"), b"").unwrap();
+    // A child that finishes within the grace period answers as usual.
+    quick.send("bye\n");
+    assert!(quick.line().starts_with("bye "));
+    // The idle one is ended at the deadline (SIGTERM): its connection closes.
+    let mut rest = Vec::new();
+    let _ = idle.stream.read_to_end(&mut rest);
+    let cut = t0.elapsed();
+    assert!(rest.is_empty());
+    assert!(
+        cut >= Duration::from_millis(400) && cut < Duration::from_secs(5),
+        "cut after {cut:?}"
+    );
+    assert_eq!(server.line(), "graceful false\n");
+    assert_eq!(server.line(), "active_children 0\n");
+    wait_until("the child is gone", || {
+        !children_of(server.pid())
+            .iter()
+            .any(|&(p, _)| p == idle_pid)
+    });
+}
+
 fn test_server_close_waits_for_children() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = ServerProcess::start("close", dir.path());
@@ -436,6 +498,10 @@ fn main() {
         (
             "a_failing_child_reports_and_the_server_goes_on",
             test_a_failing_child_reports_and_the_server_goes_on,
+        ),
+        (
+            "graceful_shutdown_ends_children_at_the_deadline",
+            test_graceful_shutdown_ends_children_at_the_deadline,
         ),
         (
             "server_close_waits_for_children",

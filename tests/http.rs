@@ -1066,8 +1066,9 @@ fn pool_header_timeout_stops_trickling_clients() {
 }
 
 /// A pool sets a connection's timeouts only when a read or a write is about to wait;
-/// both still apply: a client that stops half-way through a request body, and one that
-/// stops reading a large response, are cut off after the pool's `idle_timeout`.
+/// both still apply: a client that stops half-way through a request body is cut off
+/// after the pool's `idle_timeout`, one that stops reading a large response after its
+/// `write_timeout`.
 #[test]
 fn pool_timeouts_cut_stalled_bodies_and_stalled_readers() {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -1107,6 +1108,7 @@ fn pool_timeouts_cut_stalled_bodies_and_stalled_readers() {
     let mut server =
         socketserver::ThreadPoolHttpServer::new(("127.0.0.1", 0), Stalls(cut.clone())).unwrap();
     server.idle_timeout = Some(Duration::from_millis(300));
+    server.write_timeout = Some(Duration::from_millis(300));
     let addr = server.server_address;
     let _running = Running::start(server);
     let start = std::time::Instant::now();

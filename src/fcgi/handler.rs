@@ -14,13 +14,16 @@ use super::record::{
 use crate::address::Address;
 use crate::error::Result;
 use crate::handler::{marker, run_phases, RequestHandlerClass};
-use crate::server::park;
+use crate::server::{graceful, park};
 use crate::server::{lock, ServerRef};
 use crate::socket::Connection;
 
 /// The default [`FcgiHandler::max_conns`] (and `max_reqs`): what GET_VALUES answers
 /// for `FCGI_MAX_CONNS` and `FCGI_MAX_REQS`.
 pub const MAX_CONNS: usize = 1024;
+
+/// Default [`FcgiHandler::max_stdin_size`]: 64 MiB.
+pub const MAX_STDIN_SIZE: usize = 64 << 20;
 
 /// A FastCGI Responder: fast.ai's `FcgiHandler`, whose `handle` you write.
 ///
@@ -52,7 +55,10 @@ pub const MAX_CONNS: usize = 1024;
 /// (END_REQUEST `FCGI_UNKNOWN_ROLE`), a second BEGIN_REQUEST while a request is in
 /// progress (`FCGI_CANT_MPX_CONN`), and ABORT_REQUEST (END_REQUEST at once if `handle`
 /// has not started; otherwise reading `stdin` fails with
-/// [`io::ErrorKind::ConnectionAborted`] and the request ends when `handle` returns).
+/// [`io::ErrorKind::ConnectionAborted`] and the request ends when `handle` returns,
+/// with END_REQUEST `FCGI_REQUEST_COMPLETE` and nothing more written, whether `handle`
+/// returned that error or not; a kept connection serves on, and the abort is logged in
+/// one line by [`log_abort`](FcgiHandler::log_abort)).
 ///
 /// If `setup`, `handle` or `finish` fails or panics, the request still ends properly: if
 /// nothing was written to STDOUT, the responder answers `Status: 500 Internal Server
@@ -134,6 +140,29 @@ pub trait FcgiHandler: Send + Sync + 'static {
     fn max_params_size(&self) -> usize {
         MAX_PARAMS_SIZE
     }
+
+    /// The most body bytes [`FcgiRequest::read_stdin`] reads into memory. Default
+    /// [`MAX_STDIN_SIZE`] (64 MiB); a larger body makes it fail with
+    /// [`io::ErrorKind::InvalidData`] (the web server usually caps bodies first: nginx's
+    /// `client_max_body_size`, 1 MiB). Reading [`FcgiRequest::stdin`] as a stream has
+    /// no limit.
+    fn max_stdin_size(&self) -> usize {
+        MAX_STDIN_SIZE
+    }
+
+    /// Logs a request the web server aborted (`FCGI_ABORT_REQUEST`: its client went
+    /// away). A normal event, so one line, not `handle_error`'s report. Default: one
+    /// line to stderr, `<web server> - - [<local time>] FastCGI request <id> aborted by
+    /// the web server`.
+    fn log_abort(&self, request_id: u16, client_address: &Address) {
+        let host = client_address.host();
+        let line = format!(
+            "{} - - [{}] FastCGI request {request_id} aborted by the web server\n",
+            if host.is_empty() { "-" } else { &host },
+            crate::http::log_date_time_string()
+        );
+        let _ = io::stderr().lock().write_all(line.as_bytes());
+    }
 }
 
 /// One FastCGI request, as `handle` sees it: fast.ai's `self` inside `handle`.
@@ -170,6 +199,7 @@ pub struct FcgiRequest<'a> {
     /// The server.
     pub server: &'a ServerRef,
     body: &'a mut Vec<u8>,
+    body_limit: usize,
 }
 
 impl fmt::Debug for FcgiRequest<'_> {
@@ -212,10 +242,20 @@ impl FcgiRequest<'_> {
     ///
     /// Convenient for small bodies; for large ones, read [`stdin`](Self::stdin) as a
     /// stream instead. Calling it again returns the same bytes.
+    ///
+    /// At most [`FcgiHandler::max_stdin_size`] bytes (64 MiB): a larger body fails with
+    /// [`io::ErrorKind::InvalidData`].
     pub fn read_stdin(&mut self) -> io::Result<&[u8]> {
         // Straight into the body's spare room: a large record is read from the socket
         // into place, not through a stack buffer.
-        self.stdin.read_to_end(self.body)?;
+        let room = (self.body_limit as u64 + 1).saturating_sub(self.body.len() as u64);
+        (&mut self.stdin).take(room).read_to_end(self.body)?;
+        if self.body.len() > self.body_limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the request body is larger than {} bytes", self.body_limit),
+            ));
+        }
         Ok(self.body)
     }
 
@@ -457,7 +497,22 @@ fn serve_requests<H: FcgiHandler>(
     server: &ServerRef,
     st: &mut ConnState,
 ) -> Result<()> {
+    // A request was served on this connection: what comes next is between requests.
+    let mut served = false;
     loop {
+        if served && st.input.at_boundary() {
+            // A graceful stop ends a kept connection between requests, and may wake it
+            // with end of file while it waits for the next one.
+            let draining = || server.shutdown_handle().is_draining();
+            if draining() {
+                return Ok(());
+            }
+            graceful::set_idle(true);
+            if draining() {
+                graceful::set_idle(false);
+                return Ok(());
+            }
+        }
         // Between requests on a pool worker: read only what has arrived; with nothing
         // there, park the connection until its next request (a fresh turn serves it).
         if park::can_park() && st.input.at_boundary() {
@@ -486,13 +541,18 @@ fn serve_requests<H: FcgiHandler>(
         // within the pool's header timeout, however slowly it trickles in.
         let head_deadline = park::header_timeout().map(|t| Instant::now() + t);
         st.input.rbuf.set_deadline(head_deadline);
-        let event = match st.input.next_event(conn) {
+        let event = st.input.next_event(conn);
+        graceful::set_idle(false);
+        let event = match event {
             Ok(e) => e,
             Err(e) if ends_quietly(&e) && st.input.at_boundary() => return Ok(()),
             Err(e) => return Err(e.into()),
         };
         let (id, role, flags) = match event {
-            Event::Begin { id, role, flags } => (id, role, flags),
+            Event::Begin { id, role, flags } => {
+                served = true;
+                (id, role, flags)
+            }
             Event::Eof => return Ok(()),
             // Nothing is active, so nothing else is reported.
             _ => continue,
@@ -588,6 +648,7 @@ fn serve_requests<H: FcgiHandler>(
             client_address,
             server,
             body,
+            body_limit: handler.max_stdin_size(),
         };
         let handled = run_phases(
             &mut req,
@@ -596,6 +657,16 @@ fn serve_requests<H: FcgiHandler>(
             |r| handler.finish(r),
         );
         let mut app_status = req.app_status;
+        let handled = match handled {
+            // The web server gave up on the request (§5.4): answer with END_REQUEST
+            // (REQUEST_COMPLETE, the handler's appStatus), write nothing more for a
+            // client that went away, and keep a kept connection.
+            _ if st.input.aborted => {
+                handler.log_abort(id, client_address);
+                Ok(())
+            }
+            other => other,
+        };
         if handled.is_err() {
             if !st.out.stdout_used {
                 let _ = st.out.write(conn, Request::Stdout, INTERNAL_ERROR);

@@ -83,7 +83,7 @@ mod params;
 pub mod record;
 mod serve;
 
-pub use handler::{FcgiHandler, FcgiRequest, Stderr, Stdin, Stdout, MAX_CONNS};
+pub use handler::{FcgiHandler, FcgiRequest, Stderr, Stdin, Stdout, MAX_CONNS, MAX_STDIN_SIZE};
 pub use params::{Params, ParamsIter};
 pub use record::{Header, ProtocolError, Request, Role, Status};
 pub use serve::{fastcgi, fastcgi_server, remove_stale_socket, FastcgiServer, FnHandler, BACKLOG};

@@ -14,8 +14,8 @@ use crate::address::Address;
 use crate::error::{Error, Result};
 use crate::handler::stream::{rbuf_capacity, StreamOptions};
 use crate::handler::{marker, run_phases, RequestHandlerClass, SocketWriter};
-use crate::server::park;
 use crate::server::ServerRef;
+use crate::server::{graceful, park};
 use crate::socket::{Connection, ConnectionReader};
 
 /// Python's `DEFAULT_ERROR_MESSAGE`: the HTML page `send_error` sends, a `%`-format with
@@ -112,6 +112,14 @@ pub trait BaseHttpRequestHandler: Send + Sync + 'static {
 
     /// Python's `timeout`: per read/write on the connection. Default `None`.
     fn timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    /// The most requests one kept-alive connection may carry: the last is answered with
+    /// `Connection: close`, and the connection closes after it (nginx's
+    /// `keepalive_requests`). Default `None` (no limit, as in Python); on a pool server
+    /// its `max_requests_per_connection` (1000) applies too, and the smaller one wins.
+    fn max_requests_per_connection(&self) -> Option<usize> {
         None
     }
 
@@ -359,6 +367,12 @@ pub struct HttpRequest<'a> {
     /// When the head being received must be complete (set on a pool worker once its
     /// first bytes have arrived).
     head_deadline: Option<Instant>,
+    /// Requests served on this connection before the current one.
+    served: usize,
+    /// The current request is the last the connection may carry.
+    last_request: bool,
+    /// The response has a `Connection` header of its own.
+    connection_header_sent: bool,
     class: &'a dyn BaseHttpRequestHandler,
 }
 
@@ -422,6 +436,9 @@ impl<'a> HttpRequest<'a> {
             version_string: class.version_string(),
             headers_buffer: Vec::with_capacity(256),
             head_deadline,
+            served: park::requests_served(),
+            last_request: false,
+            connection_header_sent: false,
             class,
         })
     }
@@ -482,6 +499,7 @@ impl<'a> HttpRequest<'a> {
             push_header_line(&mut self.headers_buffer, keyword, value)?;
         }
         if keyword.eq_ignore_ascii_case("connection") {
+            self.connection_header_sent = true;
             if value.eq_ignore_ascii_case("close") {
                 self.close_connection = true;
             } else if value.eq_ignore_ascii_case("keep-alive") {
@@ -496,6 +514,17 @@ impl<'a> HttpRequest<'a> {
     /// system call.
     pub fn end_headers(&mut self) -> Result<()> {
         if !self.is_http_09() {
+            // The connection's last request (`max_requests_per_connection`, or a
+            // graceful stop under way): say so,
+            // unless the handler spoke of the connection itself or this is an interim
+            // (1xx) response.
+            if (self.last_request || self.server.shutdown_handle().is_draining())
+                && !self.connection_header_sent
+                && self.headers_buffer.get(9) != Some(&b'1')
+            {
+                push_header_line(&mut self.headers_buffer, "Connection", "close")?;
+                self.close_connection = true;
+            }
             self.headers_buffer.extend_from_slice(b"\r\n");
             self.wfile.hold(&self.headers_buffer);
             self.headers_buffer.clear();
@@ -665,6 +694,7 @@ impl<'a> HttpRequest<'a> {
 
     fn reset_for_request(&mut self) {
         self.headers_buffer.clear();
+        self.connection_header_sent = false;
         self.wfile.discard();
     }
 }
@@ -843,6 +873,20 @@ pub fn handle_one_request<H: BaseHttpRequestHandler + ?Sized>(
     h: &mut HttpRequest<'_>,
 ) -> Result<()> {
     h.reset_for_request();
+    if h.served > 0 {
+        // Between two requests of a kept-alive connection: a graceful stop ends it here,
+        // and may wake it with end of file while it waits.
+        if h.server.shutdown_handle().is_draining() {
+            h.close_connection = true;
+            return Ok(());
+        }
+        graceful::set_idle(true);
+        if h.server.shutdown_handle().is_draining() {
+            graceful::set_idle(false);
+            h.close_connection = true;
+            return Ok(());
+        }
+    }
     if head::gather(&mut h.rfile, &mut h.head_deadline, class.timeout())? == Head::Parked {
         h.close_connection = true;
         return Ok(());
@@ -877,9 +921,28 @@ fn handle_one_request_inner<H: BaseHttpRequestHandler + ?Sized>(
         .or_else(|| park::header_timeout().map(|t| Instant::now() + t));
     h.rfile.get_mut().set_deadline(deadline);
     let dispatch = read_and_parse_head(class, h);
+    graceful::set_idle(false);
     h.rfile.get_mut().set_deadline(None);
     if dispatch? {
+        let limit = match (
+            class.max_requests_per_connection(),
+            park::max_requests_per_connection(),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        h.served += 1;
+        park::set_requests_served(h.served);
+        h.last_request =
+            limit.is_some_and(|l| h.served >= l) || h.server.shutdown_handle().is_draining();
+        if h.last_request {
+            // What the handler sees, so that one that speaks of the connection says close.
+            h.close_connection = true;
+        }
         class.dispatch(h)?;
+        if h.last_request || h.server.shutdown_handle().is_draining() {
+            h.close_connection = true;
+        }
     }
     h.wfile.flush()?;
     Ok(())

@@ -188,6 +188,23 @@ impl<S: BaseServer> BaseServer for ForkingMixIn<S> {
 
     /// Closes the server, then reaps the children — waiting for all of them with
     /// `block_on_close`.
+    /// Waits for the children until `deadline`, then sends each one left `SIGTERM` and
+    /// reaps it.
+    fn drain(&self, deadline: std::time::Instant) -> bool {
+        self.server.drain(deadline);
+        if crate::server::graceful::wait_until(deadline, || {
+            self.collect_children(false);
+            lock(&self.active_children).is_empty()
+        }) {
+            return true;
+        }
+        for &pid in lock(&self.active_children).iter() {
+            sys::terminate(pid);
+        }
+        self.collect_children(true);
+        false
+    }
+
     fn server_close(&self) {
         self.server.server_close();
         self.collect_children(self.block_on_close);

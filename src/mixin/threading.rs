@@ -7,7 +7,11 @@ use std::thread::JoinHandle;
 
 use crate::address::Address;
 use crate::error::{Error, Result};
+use crate::server::graceful::{self, LiveSet};
 use crate::server::{lock, BaseServer, FromAddress, OuterServer};
+use crate::socket::RequestSocket;
+use std::sync::Arc;
+use std::time::Instant;
 
 /// Python numbers the threads it starts `Thread-1`, `Thread-2`, … across the process.
 static THREAD_COUNTER: AtomicUsize = AtomicUsize::new(1);
@@ -39,6 +43,8 @@ pub struct ThreadingMixIn<S> {
     /// Default `true`.
     pub block_on_close: bool,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// The connections being served, for a graceful stop.
+    live: Arc<LiveSet>,
 }
 
 impl<S> ThreadingMixIn<S> {
@@ -62,6 +68,7 @@ impl<S> From<S> for ThreadingMixIn<S> {
             daemon_threads: false,
             block_on_close: true,
             threads: Mutex::new(Vec::new()),
+            live: Arc::default(),
         }
     }
 }
@@ -87,11 +94,22 @@ impl<S: BaseServer> BaseServer for ThreadingMixIn<S> {
         // if the thread cannot be started.
         let slot = std::sync::Arc::new(Mutex::new(Some((request, client_address))));
         let theirs = slot.clone();
+        let live = self.live.clone();
         let name = format!("Thread-{n} (process_request_thread)");
         let spawned = std::thread::Builder::new().name(name).spawn(move || {
-            if let Some((request, client_address)) = lock(&theirs).take() {
-                this.finish_and_shutdown_request(request, client_address);
+            let Some((request, client_address)) = lock(&theirs).take() else {
+                return;
+            };
+            let Some(fd) = request.poll_fd() else {
+                return this.finish_and_shutdown_request(request, client_address);
+            };
+            // Known to a graceful stop while it is served.
+            let conn = live.begin(fd);
+            if let Err(e) = this.finish_request(&request, &client_address) {
+                this.handle_error(&request, &client_address, &e);
             }
+            live.end(&conn);
+            this.shutdown_request(request);
         });
         match spawned {
             Ok(handle) => {
@@ -110,6 +128,18 @@ impl<S: BaseServer> BaseServer for ThreadingMixIn<S> {
                 }
             }
         }
+    }
+
+    /// Wakes the connections waiting for their next request, waits for the others until
+    /// `deadline`, then shuts down what is left.
+    fn drain(&self, deadline: Instant) -> bool {
+        self.server.drain(deadline);
+        self.live.close_idle();
+        let live = &self.live;
+        if graceful::wait_until(deadline, || live.len() == 0) {
+            return true;
+        }
+        live.abort_all() == 0
     }
 
     /// Closes the server, then, with `block_on_close`, waits for every non-daemon

@@ -14,6 +14,7 @@
 
 mod datagram;
 mod family;
+pub mod graceful;
 pub mod park;
 mod signals;
 mod stream;
@@ -289,6 +290,33 @@ pub trait BaseServer: Send + Sync + Sized + 'static {
         self.core().handle()
     }
 
+    /// Stops gracefully: stops accepting (as [`shutdown`](Self::shutdown), so call it
+    /// from another thread than `serve_forever`'s, while that runs), lets the requests
+    /// in flight finish within `grace` — idle kept-alive connections are closed at once,
+    /// busy ones after their current response — then cuts off what is left. Returns
+    /// `true` when everything finished within `grace`. Call
+    /// [`server_close`](Self::server_close) after it has returned, not while it runs
+    /// (`serve_forever` returns as soon as accepting stops, before the requests in flight
+    /// are done; [`graceful::Stopped::wait`](crate::server::graceful::Stopped::wait)
+    /// waits for the end). See
+    /// [`graceful`](crate::server::graceful) for the wiring to `SIGTERM`.
+    fn graceful_shutdown(&self, grace: Duration) -> bool {
+        let handle = self.core().handle();
+        handle.begin_draining();
+        handle.shutdown();
+        self.drain(Instant::now() + grace)
+    }
+
+    /// The middle of [`graceful_shutdown`](Self::graceful_shutdown), after accepting has
+    /// stopped: waits until the requests in flight are done or `deadline` passes, then
+    /// cuts off the connections still open; `true` when none had to be. A mix-in that
+    /// runs requests elsewhere overrides it; the default (requests run on the serving
+    /// thread, which has returned) has nothing to wait for.
+    fn drain(&self, deadline: Instant) -> bool {
+        let _ = deadline;
+        true
+    }
+
     /// `finish_request`, then `shutdown_request`; an error or a panic goes to
     /// `handle_error` in between (Python's `process_request_thread`, and the body of the
     /// default `process_request`).
@@ -453,7 +481,7 @@ macro_rules! delegate_base_server {
         $crate::delegate_base_server!($field; core, fileno, get_request, finish_request,
             server_activate, server_close, timeout, socket_timeout, verify_request,
             process_request, shutdown_request, close_request, handle_error, handle_timeout,
-            service_actions, serve_loop);
+            service_actions, serve_loop, drain);
     };
     ($field:tt; $($hook:ident),+ $(,)?) => {
         $( $crate::delegate_base_server!(@hook $field $hook); )+
@@ -485,6 +513,11 @@ macro_rules! delegate_base_server {
     (@hook $f:tt server_activate) => {
         fn server_activate(&self) -> $crate::Result<()> {
             $crate::BaseServer::server_activate(&self.$f)
+        }
+    };
+    (@hook $f:tt drain) => {
+        fn drain(&self, deadline: ::std::time::Instant) -> bool {
+            $crate::BaseServer::drain(&self.$f, deadline)
         }
     };
     (@hook $f:tt server_close) => {
@@ -662,6 +695,17 @@ impl ShutdownHandle {
     pub fn is_shutdown_requested(&self) -> bool {
         self.shared.flag.load(Ordering::SeqCst)
     }
+
+    /// True once a [`graceful_shutdown`](BaseServer::graceful_shutdown) began (until
+    /// `serve_forever` runs again): handlers should end their connection after the
+    /// request in flight. The crate's HTTP handlers answer it with `Connection: close`.
+    pub fn is_draining(&self) -> bool {
+        self.shared.draining.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn begin_draining(&self) {
+        self.shared.draining.store(true, Ordering::SeqCst);
+    }
 }
 
 /// The state behind `serve_forever` and `shutdown` that every server owns one of: the
@@ -675,6 +719,8 @@ type Waker = Box<dyn Fn() + Send + Sync>;
 struct Shared {
     /// Python's `__shutdown_request`.
     flag: AtomicBool,
+    /// A graceful shutdown is under way: connections end after their current request.
+    draining: AtomicBool,
     /// Python's `__is_shut_down` event.
     is_shut_down: Mutex<bool>,
     cond: Condvar,
@@ -705,6 +751,7 @@ impl ServerCore {
         Ok(ServerCore {
             shared: Arc::new(Shared {
                 flag: AtomicBool::new(false),
+                draining: AtomicBool::new(false),
                 is_shut_down: Mutex::new(false),
                 cond: Condvar::new(),
                 wake_rx,
@@ -757,6 +804,7 @@ impl ServerCore {
     }
 
     fn begin_serving(&self) {
+        self.shared.draining.store(false, Ordering::SeqCst);
         *lock(&self.shared.is_shut_down) = false;
     }
 

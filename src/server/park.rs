@@ -80,6 +80,10 @@ pub(crate) struct PoolTimeouts {
     pub(crate) header: Option<Duration>,
     /// The read/write timeout the pool set on the connection.
     pub(crate) idle: Option<Duration>,
+    /// The most requests one connection may carry.
+    pub(crate) max_requests: Option<usize>,
+    /// The write timeout, when it is not the idle timeout.
+    pub(crate) write: Option<Duration>,
 }
 
 /// One run of a handler on a pool worker: what the pool tells the handler, and what the
@@ -96,6 +100,8 @@ pub(crate) struct Turn {
     pub(crate) leftover: Vec<u8>,
     /// When that head must be complete.
     pub(crate) head_deadline: Option<Instant>,
+    /// Requests served on this connection so far (kept across turns).
+    pub(crate) served: usize,
     /// Set by the handler: keep the connection, with these bytes, until it is readable.
     pub(crate) parking: Option<Parking>,
     /// The connection's read/write timeouts are in the socket (or it has none). The pool
@@ -129,6 +135,23 @@ pub fn can_park() -> bool {
 /// (the pool's `header_timeout`); `None` elsewhere, as in Python.
 pub fn header_timeout() -> Option<Duration> {
     with_turn(|t| t.timeouts.header).flatten()
+}
+
+/// The most requests one connection may carry on a pool worker (the pool's
+/// `max_requests_per_connection`); `None` elsewhere, as in Python.
+pub fn max_requests_per_connection() -> Option<usize> {
+    with_turn(|t| t.timeouts.max_requests).flatten()
+}
+
+/// Requests a pool worker's handlers served on this connection on earlier turns; 0
+/// elsewhere.
+pub(crate) fn requests_served() -> usize {
+    with_turn(|t| t.served).unwrap_or(0)
+}
+
+/// Records that this connection has served `n` requests, for its next turn.
+pub(crate) fn set_requests_served(n: usize) {
+    with_turn(|t| t.served = n);
 }
 
 /// True unless this is a later turn on a connection a pool worker already ran the
@@ -172,11 +195,11 @@ pub(crate) fn park_with(parking: Parking) {
 
 /// The pool's idle timeout when it is still to be set on this turn's connection (and
 /// marks it set): `Some` exactly once per connection, on a pool worker.
-pub(crate) fn take_pending_timeout() -> Option<Option<Duration>> {
+pub(crate) fn take_pending_timeout() -> Option<PoolTimeouts> {
     with_turn(|t| {
         let pending = !t.timeouts_set;
         t.timeouts_set = true;
-        pending.then_some(t.timeouts.idle)
+        pending.then_some(t.timeouts)
     })
     .flatten()
 }

@@ -113,6 +113,30 @@ pub(crate) fn is_fd_exhaustion(err: &io::Error) -> bool {
     matches!(err.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
 }
 
+/// `shutdown(fd, SHUT_RD)` or `SHUT_RDWR`: a thread blocked reading `fd` wakes with
+/// end of file. For connections a server still owns; errors (`ENOTCONN`) are ignored.
+pub(crate) fn shutdown_fd(fd: RawFd, write_too: bool) {
+    let how = if write_too {
+        libc::SHUT_RDWR
+    } else {
+        libc::SHUT_RD
+    };
+    // SAFETY: shutdown(2) takes a plain descriptor and touches no memory; the callers
+    // hold the lock that keeps `fd` open (not yet closed and reused) meanwhile.
+    unsafe {
+        libc::shutdown(fd, how);
+    }
+}
+
+/// `kill(pid, SIGTERM)`: asks a child process to end.
+pub(crate) fn terminate(pid: Pid) {
+    // SAFETY: kill(2) touches no memory; `pid` is a child not yet reaped, so it cannot
+    // name another process.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+}
+
 /// `_exit(2)`: leave the process at once, without unwinding, running destructors or
 /// `atexit` handlers — what a forked child must do so that it never returns into the
 /// parent's serve loop.

@@ -23,6 +23,11 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default [`ThreadPoolMixIn::max_connections`].
 pub const MAX_CONNECTIONS: usize = 10_000;
+/// Default [`ThreadPoolMixIn::write_timeout`]: 30 s.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default [`ThreadPoolMixIn::max_requests_per_connection`]: 1000, nginx's
+/// `keepalive_requests`.
+pub const MAX_REQUESTS_PER_CONNECTION: usize = 1000;
 
 /// Handles requests on a bounded pool of worker threads that wait for readiness.
 ///
@@ -43,10 +48,12 @@ pub const MAX_CONNECTIONS: usize = 10_000;
 /// a thread per connection.
 ///
 /// Every accepted connection gets [`idle_timeout`](Self::idle_timeout) (30 s) as its
-/// read and write timeout, and as the time it may stay parked; a request head must
-/// arrive within [`header_timeout`](Self::header_timeout), however slowly the client
-/// sends it. The fields are read when the pool starts (the first `serve_forever` or
-/// request).
+/// read timeout, and as the time it may stay parked; [`write_timeout`](Self::write_timeout)
+/// (30 s) as its write timeout; a request head must arrive within
+/// [`header_timeout`](Self::header_timeout), however slowly the client sends it; an HTTP
+/// connection carries at most [`max_requests_per_connection`](Self::max_requests_per_connection)
+/// (1000) requests. `docs/security.md` has every limit. The fields are read when the pool
+/// starts (the first `serve_forever` or request).
 ///
 /// ```no_run
 /// use socketserver::{BaseServer, ThreadPoolTcpServer};
@@ -64,9 +71,12 @@ pub struct ThreadPoolMixIn<S: BaseServer> {
     /// stay.
     pub max_workers: usize,
     /// The most connections open at once. Default 10,000. At the limit the pool stops
-    /// accepting (clients wait in the listen queue) until one closes.
+    /// accepting (clients wait in the listen queue) until one closes — rather than
+    /// accepting and answering 503, which would spend a descriptor and a write on each
+    /// refused client just when the server is short of them (`docs/security.md`).
     pub max_connections: usize,
-    /// Read/write timeout set on every accepted connection, and how long a kept-alive
+    /// Read timeout set on every accepted connection (and its write timeout when
+    /// [`write_timeout`](Self::write_timeout) is `None`), and how long a kept-alive
     /// connection may stay parked (a handler's own `timeout` replaces both). Default
     /// 30 s; `None` removes it.
     pub idle_timeout: Option<Duration>,
@@ -81,6 +91,16 @@ pub struct ThreadPoolMixIn<S: BaseServer> {
     /// a byte at a time. Default 30 s; handlers that read request heads apply it (HTTP:
     /// the request line and headers; FastCGI: BEGIN_REQUEST and PARAMS).
     pub header_timeout: Option<Duration>,
+    /// How long one write to a connection may wait for the client to take bytes — the
+    /// defence against a client that stops reading a large response (the connection is
+    /// closed). Default 30 s; `None` leaves [`idle_timeout`](Self::idle_timeout) as the
+    /// write timeout. A handler's own `timeout` replaces it.
+    pub write_timeout: Option<Duration>,
+    /// The most HTTP requests one kept-alive connection may carry; the last one is
+    /// answered with `Connection: close` and the connection is closed after it (nginx's
+    /// `keepalive_requests`). Default 1000; `None` for no limit. A handler's
+    /// `max_requests_per_connection` may lower it.
+    pub max_requests_per_connection: Option<usize>,
     pool: OnceLock<Arc<Pool<S::Request>>>,
     starting: Mutex<()>,
 }
@@ -132,6 +152,9 @@ impl<S: BaseServer> ThreadPoolMixIn<S> {
             timeouts: PoolTimeouts {
                 header: self.header_timeout,
                 idle: self.idle_timeout,
+                max_requests: self.max_requests_per_connection,
+                // Unset (`None`), the idle timeout stays the write timeout too.
+                write: self.write_timeout,
             },
             park_idle: self.park_idle,
         };
@@ -151,6 +174,8 @@ impl<S: BaseServer> From<S> for ThreadPoolMixIn<S> {
             block_on_close: true,
             park_idle: true,
             header_timeout: Some(HEADER_TIMEOUT),
+            write_timeout: Some(WRITE_TIMEOUT),
+            max_requests_per_connection: Some(MAX_REQUESTS_PER_CONNECTION),
             pool: OnceLock::new(),
             starting: Mutex::new(()),
         }
@@ -212,6 +237,16 @@ impl<S: BaseServer> BaseServer for ThreadPoolMixIn<S> {
                 this.handle_error(&request, &client_address, &e);
                 this.shutdown_request(request);
             }
+        }
+    }
+
+    /// Closes the parked connections, lets the running handlers finish their request
+    /// until `deadline` (none parks again), then shuts down what is left.
+    fn drain(&self, deadline: std::time::Instant) -> bool {
+        self.server.drain(deadline);
+        match self.pool.get() {
+            Some(pool) => pool.drain(deadline),
+            None => true,
         }
     }
 

@@ -51,6 +51,8 @@ pub(crate) struct Parked<R> {
     pub(crate) deadline: Option<Instant>,
     /// The socket's read/write timeouts are set (see `park::Turn::timeouts_set`).
     pub(crate) timeouts_set: bool,
+    /// Requests served on it so far.
+    pub(crate) served: usize,
 }
 
 impl<R> Parked<R> {
@@ -203,6 +205,20 @@ impl<R> Table<R> {
         }
     }
 
+    /// Calls `f` with the descriptor of every connection a worker runs, under its slot's
+    /// lock (so the descriptor stays open meanwhile: it is removed before it is closed).
+    pub(crate) fn for_each_running(&self, mut f: impl FnMut(RawFd)) {
+        for (c, chunk) in self.chunks.iter().enumerate() {
+            let Some(chunk) = chunk.get() else { continue };
+            for (i, slot) in chunk.iter().enumerate() {
+                let slot = lock(slot);
+                if matches!(slot.holder, Holder::Running { .. }) {
+                    f((c * CHUNK + i) as RawFd);
+                }
+            }
+        }
+    }
+
     /// Takes out every parked connection for which `pick` says yes (given its
     /// deadline), for the caller to close.
     pub(crate) fn drain_parked(
@@ -248,6 +264,7 @@ mod tests {
             head_deadline: None,
             deadline: None,
             timeouts_set: false,
+            served: 0,
         }
     }
 

@@ -28,7 +28,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -181,6 +181,8 @@ pub(crate) struct Pool<R> {
     open: AtomicUsize,
     /// When parked connections are next looked at for their deadlines, and how often.
     sweep: Mutex<Sweep>,
+    /// A graceful stop is under way: connections are closed rather than parked.
+    draining: AtomicBool,
     /// More than one CPU to run on: then a batch of events is shared out.
     parallel: bool,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -232,6 +234,7 @@ impl<R: RequestSocket> Pool<R> {
                 next: Instant::now(),
                 every: sweep_every(shortest),
             }),
+            draining: AtomicBool::new(false),
             parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
             threads: Mutex::new(Vec::new()),
             this: Arc::downgrade(this),
@@ -383,7 +386,29 @@ impl<R: RequestSocket> Pool<R> {
     }
 
     fn stopping(&self) -> bool {
-        lock(&self.sched).stop
+        lock(&self.sched).stop || self.draining.load(Ordering::SeqCst)
+    }
+
+    /// A graceful stop (accepting has stopped): closes the parked connections, waits
+    /// until the others have closed or `deadline` passes, then shuts down the rest.
+    /// `true` when none was left.
+    pub(crate) fn drain(&self, deadline: Instant) -> bool {
+        self.draining.store(true, Ordering::SeqCst);
+        self.close_parked();
+        let open = &self.open;
+        if crate::server::graceful::wait_until(deadline, || {
+            self.close_parked();
+            open.load(Ordering::Relaxed) == 0
+        }) {
+            return true;
+        }
+        let mut cut = 0;
+        self.table.for_each_running(|fd| {
+            crate::sys::shutdown_fd(fd, true);
+            cut += 1;
+        });
+        self.close_parked();
+        cut == 0 && open.load(Ordering::Relaxed) == 0
     }
 
     /// Waits for the workers (after [`stop`](Self::stop)).
@@ -469,6 +494,12 @@ impl<R: RequestSocket> Pool<R> {
                 if n > 1 && self.parallel && st.sleeping > 0 {
                     self.wake.notify_one();
                 }
+                // The deadlines of parked connections, with `polling` off: closing
+                // thousands that expire together takes a while, and meanwhile the
+                // standby sees the stall and takes over the readiness set.
+                drop(st);
+                self.sweep();
+                st = lock(&self.sched);
                 continue;
             }
             st = self.idle(st);
@@ -477,17 +508,15 @@ impl<R: RequestSocket> Pool<R> {
         st.pulling -= 1;
     }
 
-    /// One wait in the readiness set, then the deadlines of parked connections.
+    /// One wait in the readiness set, at most until the next look at the deadlines of
+    /// parked connections.
     fn wait_for_readiness(&self, events: &mut Events) {
         let now = Instant::now();
         let timeout = lock(&self.sweep).next.saturating_duration_since(now);
-        {
-            let mut poll = lock(&self.poll);
-            if poll.poll(events, Some(timeout)).is_err() {
-                events.clear();
-            }
+        let mut poll = lock(&self.poll);
+        if poll.poll(events, Some(timeout)).is_err() {
+            events.clear();
         }
-        self.sweep();
     }
 
     /// Closes the parked connections whose time is up, and resumes accepting after a
@@ -698,7 +727,16 @@ impl<R: RequestSocket> Pool<R> {
         // A plain connection gets its timeouts when it first would wait (`park::Turn`).
         let timeouts_set = !request.timeouts_on_demand();
         if timeouts_set {
-            if let Err(e) = request.set_idle_timeout(self.cfg.timeouts.idle) {
+            let timeouts =
+                request
+                    .set_idle_timeout(self.cfg.timeouts.idle)
+                    .and_then(|()| match self.cfg.timeouts.write {
+                        Some(w) if Some(w) != self.cfg.timeouts.idle => {
+                            request.set_write_timeout(Some(w))
+                        }
+                        _ => Ok(()),
+                    });
+            if let Err(e) = timeouts {
                 this.handle_error(&request, &client_address, &e.into());
                 return this.shutdown_request(request);
             }
@@ -723,6 +761,7 @@ impl<R: RequestSocket> Pool<R> {
             head_deadline: None,
             deadline: None,
             timeouts_set,
+            served: 0,
         };
         self.run_turns(parked, true, false, this);
     }
@@ -749,6 +788,7 @@ impl<R: RequestSocket> Pool<R> {
                 timeouts: self.cfg.timeouts,
                 leftover: std::mem::take(&mut p.leftover),
                 head_deadline: p.head_deadline.take(),
+                served: p.served,
                 parking: None,
                 timeouts_set: p.timeouts_set,
             };
@@ -756,6 +796,7 @@ impl<R: RequestSocket> Pool<R> {
                 park::run_turn(turn, || this.finish_request(&p.request, &p.client_address));
             p.timeouts_set = turn.timeouts_set;
             self.progress.fetch_add(1, Ordering::Relaxed);
+            p.served = turn.served;
             if let Err(e) = result {
                 this.handle_error(&p.request, &p.client_address, &e);
                 self.table.remove(fd);
