@@ -559,8 +559,26 @@ pub fn start_test_handler(path: &Path) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for("the socket", 10, || path.exists());
+    // Listening, not only bound: the one request it serves must not be a probe.
+    wait_for("the listening socket", 10, || is_listening(path));
     child
+}
+
+/// True once a unix socket is bound at `path` *and* listening (`/proc/net/unix` flags
+/// `__SO_ACCEPTCON`); the file exists from `bind`, before `listen`. Elsewhere than
+/// Linux, the file's existence.
+fn is_listening(path: &Path) -> bool {
+    const ACCEPTCON: u32 = 0x10000;
+    let Ok(table) = std::fs::read_to_string("/proc/net/unix") else {
+        return path.exists();
+    };
+    let want = path.to_string_lossy();
+    table.lines().skip(1).any(|line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        cols.len() >= 8
+            && cols[7] == want
+            && u32::from_str_radix(cols[3], 16).is_ok_and(|f| f & ACCEPTCON != 0)
+    })
 }
 
 /// Waits for the `TestHandler` example to exit after its one request (as the
