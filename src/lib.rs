@@ -84,6 +84,9 @@
 #[cfg(not(unix))]
 compile_error!("socketserver supports Unix platforms (Linux, macOS) only");
 
+#[doc(hidden)]
+#[path = "fuzz.rs"]
+pub mod __fuzz;
 mod address;
 mod error;
 pub mod fcgi;
