@@ -114,3 +114,32 @@ for out in [b"Content-Type: text/plain\n\nhi\n",
             b"Status: 999 Odd\nSet-Cookie: a=1\nSet-Cookie: b=2\n\n"]:
     for step in [0, 5]:
         put("cgi_output", bytes([step]) + out)
+
+# Forms (tests/forms_diff.rs's shapes). forms_urlencoded: a control byte (options,
+# field limit, piece size), then the body.
+for qs in [b"a=1&b=x+y&a=%C3%A9&bad=%zz&empty=", b"a;b=2;;c=%3B", b"&&=&a", b"x=\xff\xfe&y=\xe2\x82",
+           b"name=dhellmann&foo=bar", b"a=" + b"%41" * 40, b"=&=&=", b"k==v&&k2=v2=v3"]:
+    for ctl in [0x04, 0x05, 0x07, 0x24, 0xc4, 0x00, 0x08]:
+        put("forms_urlencoded", bytes([ctl]) + qs)
+
+# forms_multipart: a control byte (boundary 0..3 of the target's list, piece and slice
+# sizes), then the body: curl's -F shape, a browser shape, LF lines, a preamble and
+# epilogue, RFC 2231 filenames, an unterminated body.
+def part(b, disp, content, ctype=None, nl=b"\r\n"):
+    h = b"--" + b + nl + b"Content-Disposition: form-data; " + disp + nl
+    if ctype:
+        h += b"Content-Type: " + ctype + nl
+    return h + nl + content + nl
+
+for i, b in enumerate([b"XyZ", b"------------------------d74496d66958873e", b"a", b"b c"]):
+    for nl in [b"\r\n", b"\n"]:
+        body = (b"preamble" + nl + part(b, b'name="name"', b"dhellmann", nl=nl)
+                + part(b, b'name="foo"', b"bar", nl=nl)
+                + part(b, b'name="datafile"; filename="BaseHTTPServer_GET.py"',
+                       b"line1" + nl + b"--" + b + b"x" + nl + bytes(range(256)), b"text/x-python", nl)
+                + part(b, b"name=\"f\"; filename*=UTF-8''%C3%A9t%C3%A9.txt", b"", b"application/octet-stream", nl)
+                + part(b, b'name="q\\"uote"; filename="a\\\\b.txt"', b"x", nl=nl)
+                + b"--" + b + b"--" + nl + b"epilogue")
+        for ctl in [i, i | 0x04, i | 0x3c, i | 0xc0, i | 0x44]:
+            put("forms_multipart", bytes([ctl]) + body)
+            put("forms_multipart", bytes([ctl]) + body[: len(body) // 2])
