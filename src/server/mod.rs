@@ -12,6 +12,7 @@
 //!  +-- ThreadingMixIn, ForkingMixIn ..... generic wrappers in crate::mixin
 //! ```
 
+pub mod activation;
 mod datagram;
 mod family;
 pub mod park;
