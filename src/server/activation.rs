@@ -168,7 +168,7 @@ impl<F: Family, H: Send + Sync + 'static> StreamServer<F, H> {
     /// family (a unix socket given to a `TcpServer`).
     ///
     /// ```
-    /// use socketserver::{BaseServer, TcpServer};
+    /// use socketserver::TcpServer;
     /// # struct Echo; impl socketserver::StreamRequestHandler for Echo {
     /// #   fn handle(&self, _: &mut socketserver::StreamRequest) -> socketserver::Result<()> { Ok(()) } }
     /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
