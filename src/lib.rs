@@ -92,6 +92,7 @@ mod error;
 pub mod fcgi;
 pub mod handler;
 pub mod http;
+mod logging;
 pub mod mixin;
 pub mod server;
 mod socket;

@@ -233,9 +233,10 @@ pub trait BaseHttpRequestHandler: Send + Sync + 'static {
         }
     }
 
-    /// Python's `log_error`: goes to `log_message`.
+    /// Python's `log_error`: goes to `log_message` (with the `log` feature, the line is
+    /// logged at `Warn`).
     fn log_error(&self, h: &HttpRequest<'_>, message: fmt::Arguments<'_>) {
-        self.log_message(h, message);
+        crate::logging::as_error(|| self.log_message(h, message));
     }
 
     /// Python's `log_message(format, *args)`: writes `<address> - - [<local time>]
@@ -714,7 +715,7 @@ pub fn default_log_message<H: BaseHttpRequestHandler + ?Sized>(
     line.push_str("] ");
     escape_control_chars(&message, &mut line);
     line.push('\n');
-    let _ = io::stderr().lock().write_all(line.as_bytes());
+    crate::logging::request_line(&line);
 }
 
 /// The path and query of a request target, as `urlparse` splits them.

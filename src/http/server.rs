@@ -46,11 +46,32 @@ impl<H: Send + Sync + 'static> HttpServer<H> {
     /// `server_port`.
     pub fn server_bind(&mut self) -> Result<()> {
         self.server.server_bind()?;
+        self.record_name();
+        Ok(())
+    }
+
+    /// A server on a socket that is already bound and listening (socket activation; see
+    /// [`StreamServer::from_listener`](crate::server::StreamServer::from_listener)), with
+    /// `server_name` and `server_port` read from it.
+    #[doc(alias = "fromfd")]
+    pub fn from_listener<M>(listener: impl Into<socket2::Socket>, handler: H) -> Result<Self>
+    where
+        H: RequestHandlerClass<Connection, M>,
+    {
+        let mut server = HttpServer {
+            server: TcpServer::from_listener(listener, handler)?,
+            server_name: String::new(),
+            server_port: 0,
+        };
+        server.record_name();
+        Ok(server)
+    }
+
+    fn record_name(&mut self) {
         let addr = self.server.server_address;
         self.server_name = getfqdn(&addr.ip().to_string());
         self.server_port = addr.port();
         self.server.set_server_name(self.server_name.clone());
-        Ok(())
     }
 }
 
@@ -161,6 +182,18 @@ impl<H: Send + Sync + 'static> ThreadingHttpServer<H> {
     {
         Self::from_address(server_address.into(), handler, false)
     }
+
+    /// A threading HTTP server on a socket that is already bound and listening
+    /// ([`HttpServer::from_listener`]).
+    #[doc(alias = "fromfd")]
+    pub fn from_listener<M>(listener: impl Into<socket2::Socket>, handler: H) -> Result<Self>
+    where
+        H: RequestHandlerClass<Connection, M>,
+    {
+        let mut server = ThreadingMixIn::from(HttpServer::from_listener(listener, handler)?);
+        server.daemon_threads = true;
+        Ok(ThreadingHttpServer(server))
+    }
 }
 
 impl<H: Send + Sync + 'static, M> FromAddress<H, M> for ThreadingHttpServer<H>
@@ -256,6 +289,12 @@ impl<H: Send + Sync + 'static> HttpsServer<H> {
     {
         let server = HttpServer::from_address(server_address.into(), handler, bind_and_activate)?;
         Ok(HttpsServer { server, tls })
+    }
+
+    /// TLS on an [`HttpServer`] built some other way: from an inherited socket
+    /// ([`HttpServer::from_listener`]), say.
+    pub fn from_server(server: HttpServer<H>, tls: std::sync::Arc<rustls::ServerConfig>) -> Self {
+        HttpsServer { server, tls }
     }
 }
 

@@ -53,6 +53,10 @@ pub trait Family: sealed::Sealed + Send + Sync + Sized + 'static {
     /// Linux 6.12.9 and later reject it on unix sockets).
     #[doc(hidden)]
     const REUSE_PORT: bool;
+    /// The requested and bound address of a socket that is already bound (an inherited
+    /// listener), from its `getsockname()`; `None` when it is of another family.
+    #[doc(hidden)]
+    fn from_local(local: &SockAddr) -> Option<(Self::Requested, Self::Bound, AddressFamily)>;
     /// Called right after a successful bind.
     #[doc(hidden)]
     fn after_bind(bound: &Self::Bound) -> Self::BindState;
@@ -135,6 +139,16 @@ impl Family for Inet {
 
     const REUSE_PORT: bool = true;
 
+    fn from_local(local: &SockAddr) -> Option<(InetAddress, SocketAddr, AddressFamily)> {
+        let addr = local.as_socket()?;
+        let family = if addr.is_ipv6() {
+            AddressFamily::Inet6
+        } else {
+            AddressFamily::Inet
+        };
+        Some((InetAddress::from(addr), addr, family))
+    }
+
     fn after_bind(_: &SocketAddr) {}
 
     fn on_close(_: &SocketAddr, _: &mut ()) {}
@@ -184,6 +198,15 @@ impl Family for Unix {
     }
 
     const REUSE_PORT: bool = false;
+
+    /// An abstract or unnamed socket has no path: its address is the empty path.
+    fn from_local(local: &SockAddr) -> Option<(PathBuf, PathBuf, AddressFamily)> {
+        if !local.is_unix() {
+            return None;
+        }
+        let path = local.as_pathname().map(PathBuf::from).unwrap_or_default();
+        Some((path.clone(), path, AddressFamily::Unix))
+    }
 
     fn after_bind(bound: &PathBuf) -> CreatedFile {
         CreatedFile(

@@ -12,6 +12,7 @@
 //!  +-- ThreadingMixIn, ForkingMixIn ..... generic wrappers in crate::mixin
 //! ```
 
+pub mod activation;
 mod datagram;
 mod family;
 pub mod graceful;
@@ -363,21 +364,14 @@ fn handle_request_noblock<S: BaseServer>(server: &S, this: &OuterServer<S::Reque
     true
 }
 
-/// Prints Python's `handle_error` block for `error` to stderr in one write.
+/// Reports `error` as Python's `handle_error` does: its block on stderr (or, with the
+/// `log` feature, an `Error` record; see [`crate::logging`]).
 pub(crate) fn print_error_block(client_address: &Address, error: &Error) {
-    let dashes = "-".repeat(40);
-    let mut text = format!(
-        "{dashes}\nException occurred during processing of request from {}\n{error}\n",
+    let headline = format!(
+        "Exception occurred during processing of request from {}",
         client_address.repr()
     );
-    let mut source = std::error::Error::source(error);
-    while let Some(s) = source {
-        text.push_str(&format!("caused by: {s}\n"));
-        source = s.source();
-    }
-    text.push_str(&dashes);
-    text.push('\n');
-    let _ = io::stderr().lock().write_all(text.as_bytes());
+    crate::logging::error_report(&headline, error);
 }
 
 /// The outermost server with its type erased: Python's `self` as a mix-in sees it.

@@ -218,6 +218,42 @@ where
 }
 
 impl<F: Family, H: Send + Sync + 'static> StreamServer<F, H> {
+    /// A server on a socket that is already bound and listening (see
+    /// [`activation`](super::activation), which checks it first): nothing is bound, the
+    /// backlog the socket was given stays, and closing the server never removes a unix
+    /// socket file (whoever bound it owns it).
+    pub(super) fn from_listening<M>(
+        socket: Socket,
+        requested: F::Requested,
+        bound: F::Bound,
+        family: AddressFamily,
+        handler: H,
+    ) -> Result<Self>
+    where
+        H: RequestHandlerClass<Connection, M>,
+    {
+        socket.set_nonblocking(true)?;
+        let core = ServerCore::new()?;
+        core.set_accepts_until_empty();
+        let server_ref = ServerRef::new(F::to_address(&bound), &core);
+        Ok(StreamServer {
+            server_address: bound,
+            address_family: family,
+            allow_reuse_address: false,
+            allow_reuse_port: false,
+            request_queue_size: REQUEST_QUEUE_SIZE,
+            timeout: None,
+            requested,
+            socket_family: family,
+            socket: RwLock::new(Some(socket)),
+            bind_state: Mutex::new(F::BindState::default()),
+            handler,
+            driver: <H as RequestHandlerClass<Connection, M>>::handle_request,
+            core,
+            server_ref,
+        })
+    }
+
     /// `server_bind` then `server_activate`; on failure closes the socket (bpo-22435).
     pub(crate) fn bind_and_activate(&mut self) -> Result<()> {
         let r = self.server_bind().and_then(|()| self.server_activate());

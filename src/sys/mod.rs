@@ -1,6 +1,6 @@
-//! The few Unix calls `std` does not wrap: `poll`, `fork`, `waitpid`, `_exit`, and
-//! counting the process's threads; and [`ascii_str`], which skips a second UTF-8 check on
-//! text already known to be ASCII. This is the only module with `unsafe` code; every
+//! The few Unix calls `std` does not wrap: `poll`, `fork`, `waitpid`, `_exit`, counting
+//! the process's threads, and taking inherited listening sockets; and [`ascii_str`],
+//! which skips a second UTF-8 check on text already known to be ASCII. This is the only module with `unsafe` code; every
 //! block says why it is sound.
 #![allow(unsafe_code)]
 
@@ -8,7 +8,9 @@ use std::io;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
+mod fd;
 mod process;
+pub(crate) use fd::{is_listening, take_inherited};
 pub(crate) use process::{
     is_executable, is_root, kill_process_group, poll_ready, set_nonblocking, user_ids, Interest,
 };
