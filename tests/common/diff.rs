@@ -352,7 +352,16 @@ pub fn fresh_example_bin(name: &str) -> PathBuf {
                 bin.display()
             )
         });
-    let sources = newest_mtime(&manifest.join("src"))
+    // src/bin is the http-server program's, which only the http_server example includes.
+    let lib = manifest.join("src");
+    let mut sources = std::fs::read_dir(&lib)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| name == "http_server" || *p != lib.join("bin"))
+        .map(|p| newest_mtime(&p))
+        .max()
+        .unwrap();
+    sources = sources
         .max(newest_mtime(
             &manifest.join("examples").join(format!("{name}.rs")),
         ))

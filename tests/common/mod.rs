@@ -4,6 +4,7 @@
 pub mod cgi;
 pub mod diff;
 pub mod kind;
+pub mod program;
 
 #[allow(unused_imports)]
 pub use kind::{serve, serve_http, Kind, Served};
