@@ -376,6 +376,12 @@ impl MultipartParser {
                 };
             }
         };
+        // A line is waited for only up to `max_header_size` bytes after the delimiter (see
+        // above); a longer one is content, however it arrived, so that the answer does
+        // not depend on how the body was cut.
+        if line.len() > self.max_header_size {
+            return Check::No;
+        }
         let mut end = line.len();
         while end > 0 && is_ws(line[end - 1]) {
             end -= 1;
