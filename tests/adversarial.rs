@@ -268,37 +268,28 @@ fn run_all(simple: SocketAddr, post: SocketAddr) -> Vec<String> {
     wrong
 }
 
-#[test]
-fn threading_server_answers_as_documented() {
-    let dir = tempfile::tempdir().unwrap();
-    let simple =
-        ThreadingHttpServer::new(("127.0.0.1", 0), SimpleHttpRequestHandler::new(dir.path()))
-            .unwrap();
-    let post = ThreadingHttpServer::new(("127.0.0.1", 0), Post).unwrap();
-    let (sa, pa) = (simple.server_address, post.server_address);
-    let (_s, _p) = (Running::start(simple), Running::start(post));
-    let before = rss_kib();
-    let wrong = run_all(sa, pa);
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-    let grown = rss_kib().saturating_sub(before);
-    assert!(grown < 64 * 1024, "RSS grew by {grown} KiB");
+/// Every row against `$server` (the file server and the POST handler each on one).
+macro_rules! answers_as_documented {
+    ($name:ident, $server:ident) => {
+        #[test]
+        fn $name() {
+            let dir = tempfile::tempdir().unwrap();
+            let files = SimpleHttpRequestHandler::new(dir.path());
+            let simple = $server::new(("127.0.0.1", 0), files).unwrap();
+            let post = $server::new(("127.0.0.1", 0), Post).unwrap();
+            let (sa, pa) = (simple.server_address, post.server_address);
+            let (_s, _p) = (Running::start(simple), Running::start(post));
+            let before = rss_kib();
+            let wrong = run_all(sa, pa);
+            assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+            let grown = rss_kib().saturating_sub(before);
+            assert!(grown < 64 * 1024, "RSS grew by {grown} KiB");
+        }
+    };
 }
 
-#[test]
-fn pool_server_answers_as_documented() {
-    let dir = tempfile::tempdir().unwrap();
-    let simple =
-        ThreadPoolHttpServer::new(("127.0.0.1", 0), SimpleHttpRequestHandler::new(dir.path()))
-            .unwrap();
-    let post = ThreadPoolHttpServer::new(("127.0.0.1", 0), Post).unwrap();
-    let (sa, pa) = (simple.server_address, post.server_address);
-    let (_s, _p) = (Running::start(simple), Running::start(post));
-    let before = rss_kib();
-    let wrong = run_all(sa, pa);
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-    let grown = rss_kib().saturating_sub(before);
-    assert!(grown < 64 * 1024, "RSS grew by {grown} KiB");
-}
+answers_as_documented!(threading_server_answers_as_documented, ThreadingHttpServer);
+answers_as_documented!(pool_server_answers_as_documented, ThreadPoolHttpServer);
 
 /// CPython 3.13 gives the table's `python` column (and stays up after each case).
 #[test]

@@ -86,6 +86,22 @@ fn get(stream: &mut impl ReadWrite, path: &str) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// `/a.txt` is served on `stream` and logged; SIGTERM then stops the program with
+/// status 0. Its stderr.
+fn serves_then_stops(server: Server, stream: &mut impl ReadWrite) -> String {
+    let answer = get(stream, "/a.txt").unwrap();
+    assert!(
+        is_ok_answer(&answer),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    server.signal("-TERM");
+    let (status, log) = server.wait(Duration::from_secs(20));
+    assert!(status.success(), "{status:?}");
+    assert!(log.contains("] \"GET /a.txt HTTP/1.0\" 200 -\n"), "{log}");
+    log
+}
+
 trait ReadWrite: Read + Write {}
 impl<T: Read + Write> ReadWrite for T {}
 
@@ -137,17 +153,8 @@ fn socket_activation_tcp_runs_the_service_unit() {
         fd3_is_cloexec(server.child.id()),
         "the inherited socket is close-on-exec"
     );
-    let answer = get(&mut tcp(addr).unwrap(), "/a.txt").unwrap();
-    assert!(
-        is_ok_answer(&answer),
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
-    server.signal("-TERM");
-    let (status, log) = server.wait(Duration::from_secs(20));
-    assert!(status.success(), "{status:?}");
+    let log = serves_then_stops(server, &mut tcp(addr).unwrap());
     assert!(log.contains("127.0.0.1 - - ["), "{log}");
-    assert!(log.contains("] \"GET /a.txt HTTP/1.0\" 200 -\n"), "{log}");
 }
 
 #[test]
@@ -163,16 +170,7 @@ fn socket_activation_unix() {
     );
     let mut c = UnixStream::connect(&sock).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let answer = get(&mut c, "/a.txt").unwrap();
-    assert!(
-        is_ok_answer(&answer),
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
-    server.signal("-TERM");
-    let (status, log) = server.wait(Duration::from_secs(20));
-    assert!(status.success(), "{status:?}");
-    assert!(log.contains("] \"GET /a.txt HTTP/1.0\" 200 -\n"), "{log}");
+    serves_then_stops(server, &mut c);
     // The socket file belongs to whoever bound it (systemd): it stays.
     assert!(sock.exists());
 }

@@ -193,23 +193,14 @@ where
         let socket = Socket::new(address_family.domain(), Type::STREAM, None)?;
         let server_address = F::unbound(&requested);
         let core = ServerCore::new()?;
-        let server_ref = ServerRef::new(F::to_address(&server_address), &core);
-        let mut server = StreamServer {
+        let mut server = Self::assemble(
+            socket,
+            requested,
             server_address,
             address_family,
-            allow_reuse_address: false,
-            allow_reuse_port: false,
-            request_queue_size: REQUEST_QUEUE_SIZE,
-            timeout: None,
-            requested,
-            socket_family: address_family,
-            socket: RwLock::new(Some(socket)),
-            bind_state: Mutex::new(F::BindState::default()),
             handler,
-            driver: <H as RequestHandlerClass<Connection, M>>::handle_request,
             core,
-            server_ref,
-        };
+        );
         if bind_and_activate {
             server.bind_and_activate()?;
         }
@@ -235,9 +226,26 @@ impl<F: Family, H: Send + Sync + 'static> StreamServer<F, H> {
         socket.set_nonblocking(true)?;
         let core = ServerCore::new()?;
         core.set_accepts_until_empty();
-        let server_ref = ServerRef::new(F::to_address(&bound), &core);
-        Ok(StreamServer {
-            server_address: bound,
+        Ok(Self::assemble(
+            socket, requested, bound, family, handler, core,
+        ))
+    }
+
+    /// The server's fields, Python's defaults, for a socket in any state.
+    fn assemble<M>(
+        socket: Socket,
+        requested: F::Requested,
+        server_address: F::Bound,
+        family: AddressFamily,
+        handler: H,
+        core: ServerCore,
+    ) -> Self
+    where
+        H: RequestHandlerClass<Connection, M>,
+    {
+        let server_ref = ServerRef::new(F::to_address(&server_address), &core);
+        StreamServer {
+            server_address,
             address_family: family,
             allow_reuse_address: false,
             allow_reuse_port: false,
@@ -251,7 +259,7 @@ impl<F: Family, H: Send + Sync + 'static> StreamServer<F, H> {
             driver: <H as RequestHandlerClass<Connection, M>>::handle_request,
             core,
             server_ref,
-        })
+        }
     }
 
     /// `server_bind` then `server_activate`; on failure closes the socket (bpo-22435).
