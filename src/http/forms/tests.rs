@@ -310,3 +310,34 @@ fn a_boundary_line_padded_with_whitespace_is_read_the_same_in_any_pieces() {
         );
     }
 }
+
+/// The same for the first boundary line, after a preamble: padded past what the parser
+/// waits for (the line, its `\r` included, longer than the delimiter + `max_header_size`),
+/// it is preamble, whole or in pieces (the `forms_multipart` fuzz target's second find).
+#[test]
+fn a_first_boundary_line_padded_with_whitespace_is_read_the_same_in_any_pieces() {
+    let cap = "--b".len() + 16 * 1024;
+    for (pad, is_boundary) in [(100, true), (cap - 4, true), (cap - 3, false)] {
+        let mut body = b"preamble\r\n--b".to_vec();
+        body.extend(std::iter::repeat_n(b' ', pad));
+        body.extend_from_slice(b"\r\nContent-Disposition: form-data; name=a\r\n\r\nx\r\n--b--\r\n");
+        let mut answers = Vec::new();
+        for sizes in [vec![body.len()], vec![1], vec![99], vec![4096, 7]] {
+            answers.push(
+                parse(&body, "b", sizes)
+                    .map(|f| summary(&f))
+                    .map_err(|e| e.to_string()),
+            );
+        }
+        assert!(
+            answers.windows(2).all(|w| w[0] == w[1]),
+            "pad {pad}: {answers:?}"
+        );
+        assert_eq!(
+            answers[0].is_ok(),
+            is_boundary,
+            "pad {pad}: {:?}",
+            answers[0]
+        );
+    }
+}
