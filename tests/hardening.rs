@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{start_example, ChildGuard, Running};
+use common::{start_example, ChildGuard, QuietOk, Running};
 use socketserver::http::{BaseHttpRequestHandler, HttpRequest, ThreadPoolHttpServer};
 use socketserver::ThreadingHttpServer;
 
@@ -74,28 +74,12 @@ fn read_response(r: &mut impl BufRead) -> Option<String> {
     Some(head + &String::from_utf8_lossy(&body))
 }
 
-struct Ok13;
-
-impl BaseHttpRequestHandler for Ok13 {
-    fn protocol_version(&self) -> &str {
-        "HTTP/1.1"
-    }
-    fn log_message(&self, _: &HttpRequest, _: std::fmt::Arguments) {}
-    fn do_get(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
-        h.send_response(200)?;
-        h.send_header("Content-Length", "2")?;
-        h.end_headers()?;
-        h.wfile.write_all(b"ok")?;
-        Ok(())
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // The request-head deadline is for the whole head, not per read.
 
 #[test]
 fn a_trickled_head_is_cut_at_the_header_deadline_not_per_read() {
-    let mut server = ThreadPoolHttpServer::new(("127.0.0.1", 0), Ok13).unwrap();
+    let mut server = ThreadPoolHttpServer::new(("127.0.0.1", 0), QuietOk).unwrap();
     server.header_timeout = Some(Duration::from_secs(1));
     let addr = server.server_address;
     let _running = Running::start(server);
@@ -155,7 +139,7 @@ fn serves_n_then_closes(addr: SocketAddr, n: usize) {
 
 #[test]
 fn the_pool_closes_a_connection_after_max_requests_per_connection() {
-    let mut server = ThreadPoolHttpServer::new(("127.0.0.1", 0), Ok13).unwrap();
+    let mut server = ThreadPoolHttpServer::new(("127.0.0.1", 0), QuietOk).unwrap();
     server.max_requests_per_connection = Some(5);
     let addr = server.server_address;
     let _running = Running::start(server);
@@ -172,7 +156,7 @@ impl BaseHttpRequestHandler for Three {
     }
     fn log_message(&self, _: &HttpRequest, _: std::fmt::Arguments) {}
     fn do_get(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
-        Ok13.do_get(h)
+        QuietOk.do_get(h)
     }
 }
 

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use socketserver::http::{BaseHttpRequestHandler, HttpRequest};
 use socketserver::{BaseServer, Result};
 
 /// Runs `serve_forever` on a thread; `stop` shuts it down and joins.
@@ -308,4 +309,21 @@ pub fn strace_example(
     }
     let _ = child.wait();
     Some(std::fs::read_to_string(&trace).unwrap())
+}
+
+/// An HTTP/1.1 handler that logs nothing and answers every GET with `200` and `ok`.
+pub struct QuietOk;
+
+impl BaseHttpRequestHandler for QuietOk {
+    fn protocol_version(&self) -> &str {
+        "HTTP/1.1"
+    }
+    fn log_message(&self, _: &HttpRequest, _: std::fmt::Arguments) {}
+    fn do_get(&self, h: &mut HttpRequest) -> Result<()> {
+        h.send_response(200)?;
+        h.send_header("Content-Length", "2")?;
+        h.end_headers()?;
+        h.wfile.write_all(b"ok")?;
+        Ok(())
+    }
 }
