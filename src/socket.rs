@@ -379,6 +379,8 @@ impl From<UnixStream> for Connection {
 pub struct ConnectionReader<'a> {
     connection: &'a Connection,
     deadline: Option<std::time::Instant>,
+    /// A deadline not started yet: this long after the next read from the socket.
+    deadline_after: Option<std::time::Duration>,
     /// Bytes received on an earlier turn, served before the socket's.
     prefix: Vec<u8>,
     prefix_pos: usize,
@@ -395,6 +397,7 @@ impl<'a> ConnectionReader<'a> {
         ConnectionReader {
             connection,
             deadline: None,
+            deadline_after: None,
             prefix: Vec::new(),
             prefix_pos: 0,
             nowait: false,
@@ -411,6 +414,15 @@ impl<'a> ConnectionReader<'a> {
     /// [`io::ErrorKind::TimedOut`].
     pub fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
         self.deadline = deadline;
+        self.deadline_after = None;
+    }
+
+    /// Sets a deadline `timeout` after the next read that goes to the socket. Reads
+    /// served from the prefix do not start it, and until one is made the clock is
+    /// not read: a request head already received costs no `clock_gettime`.
+    pub(crate) fn set_deadline_after_first_read(&mut self, timeout: Option<std::time::Duration>) {
+        self.deadline = None;
+        self.deadline_after = timeout;
     }
 
     /// Serves `bytes` before anything the socket holds.
@@ -454,6 +466,9 @@ impl Read for ConnectionReader<'_> {
                 self.prefix_pos = 0;
             }
             return Ok(n);
+        }
+        if let Some(timeout) = self.deadline_after.take() {
+            self.deadline = Some(std::time::Instant::now() + timeout);
         }
         let n = if self.nowait {
             self.connection.recv_nowait(buf)?

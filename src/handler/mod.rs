@@ -26,9 +26,11 @@
 //! `handle` failed or panicked — Python's `try: handle() finally: finish()`. The error
 //! returned is `handle`'s if it failed, else `finish`'s.
 
+mod buffered;
 mod datagram;
 pub(crate) mod stream;
 
+pub use buffered::BufferedReader;
 pub use datagram::{DatagramRequest, DatagramRequestHandler};
 pub use stream::{SocketWriter, StreamRequest, StreamRequestHandler};
 

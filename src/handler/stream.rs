@@ -131,11 +131,26 @@ impl fmt::Debug for SocketWriter<'_> {
 impl<'a> SocketWriter<'a> {
     /// A writer with Python's `wbufsize` semantics.
     pub fn new(connection: &'a Connection, wbufsize: usize) -> SocketWriter<'a> {
+        SocketWriter::with_buffer(connection, wbufsize, Vec::new())
+    }
+
+    /// A writer whose buffer uses `buf`'s storage (from [`take_buffer`](Self::take_buffer)).
+    pub(crate) fn with_buffer(
+        connection: &'a Connection,
+        wbufsize: usize,
+        mut buf: Vec<u8>,
+    ) -> SocketWriter<'a> {
+        buf.clear();
         SocketWriter {
             connection,
-            buf: Vec::new(),
+            buf,
             bufsize: wbufsize,
         }
+    }
+
+    /// Takes the buffer's storage, dropping what it holds unsent.
+    pub(crate) fn take_buffer(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buf)
     }
 
     /// The connection written to.

@@ -1,7 +1,7 @@
 //! Python's `http.server.BaseHTTPRequestHandler`.
 
 use std::fmt::{self, Write as _};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::date::now_bytes;
@@ -9,11 +9,12 @@ use super::head::{self, Head};
 use super::headers::HttpMessage;
 use super::parse::{self, HeaderError, RequestLineError, MAXLINE};
 use super::pyrepr::{escape_control_chars, html_escape, py_repr};
+use super::reuse;
 use super::status::responses;
 use crate::address::Address;
 use crate::error::{Error, Result};
 use crate::handler::stream::{rbuf_capacity, StreamOptions};
-use crate::handler::{marker, run_phases, RequestHandlerClass, SocketWriter};
+use crate::handler::{marker, run_phases, BufferedReader, RequestHandlerClass, SocketWriter};
 use crate::server::ServerRef;
 use crate::server::{graceful, park};
 use crate::socket::{Connection, ConnectionReader};
@@ -333,7 +334,7 @@ pub struct HttpRequest<'a> {
     /// The server (`server_address`, `server_name`, a shutdown handle).
     pub server: &'a ServerRef,
     /// Buffered reader over the connection: read a request body from here.
-    pub rfile: BufReader<ConnectionReader<'a>>,
+    pub rfile: BufferedReader<ConnectionReader<'a>>,
     /// The response stream. Headers from `end_headers` wait here and leave with the
     /// first body write, in one system call.
     pub wfile: SocketWriter<'a>,
@@ -391,6 +392,24 @@ impl std::fmt::Debug for HttpRequest<'_> {
     }
 }
 
+impl Drop for HttpRequest<'_> {
+    /// Leaves the storage for the thread's next request (see [`reuse`]).
+    fn drop(&mut self) {
+        use std::mem::take;
+        reuse::give_back(reuse::Storage {
+            rbuf: self.rfile.take_buffer(),
+            wbuf: self.wfile.take_buffer(),
+            headers_buffer: take(&mut self.headers_buffer),
+            raw_requestline: take(&mut self.raw_requestline),
+            command: take(&mut self.command),
+            path: take(&mut self.path),
+            request_version: take(&mut self.request_version),
+            requestline: take(&mut self.requestline),
+            headers: take(&mut self.headers),
+        });
+    }
+}
+
 impl<'a> HttpRequest<'a> {
     /// Python's `StreamRequestHandler.setup` for an HTTP handler.
     fn new(
@@ -414,19 +433,21 @@ impl<'a> HttpRequest<'a> {
         if !leftover.is_empty() {
             reader.set_prefix(leftover);
         }
+        let spare = reuse::take();
+        let rbuf_capacity = rbuf_capacity(options.rbufsize);
         Ok(HttpRequest {
             request: connection,
             connection,
             client_address,
             server,
-            rfile: BufReader::with_capacity(rbuf_capacity(options.rbufsize), reader),
-            wfile: SocketWriter::new(connection, options.wbufsize),
-            command: String::new(),
-            path: String::new(),
-            request_version: String::new(),
-            requestline: String::new(),
-            raw_requestline: Vec::new(),
-            headers: HttpMessage::new(),
+            rfile: BufferedReader::with_buffer(spare.rbuf, rbuf_capacity, reader),
+            wfile: SocketWriter::with_buffer(connection, options.wbufsize, spare.wbuf),
+            command: spare.command,
+            path: spare.path,
+            request_version: spare.request_version,
+            requestline: spare.requestline,
+            raw_requestline: spare.raw_requestline,
+            headers: spare.headers,
             close_connection: true,
             protocol_version: class.protocol_version(),
             default_request_version: class.default_request_version(),
@@ -435,7 +456,7 @@ impl<'a> HttpRequest<'a> {
             error_message_format: class.error_message_format(),
             error_content_type: class.error_content_type(),
             version_string: class.version_string(),
-            headers_buffer: Vec::with_capacity(256),
+            headers_buffer: spare.headers_buffer,
             head_deadline,
             served: park::requests_served(),
             last_request: false,
@@ -916,11 +937,13 @@ fn handle_one_request_inner<H: BaseHttpRequestHandler + ?Sized>(
 ) -> Result<()> {
     // On a pool worker the whole head must arrive within the pool's header timeout,
     // however slowly the client trickles it in (Python has no such limit).
-    let deadline = h
-        .head_deadline
-        .take()
-        .or_else(|| park::header_timeout().map(|t| Instant::now() + t));
-    h.rfile.get_mut().set_deadline(deadline);
+    match h.head_deadline.take() {
+        Some(deadline) => h.rfile.get_mut().set_deadline(Some(deadline)),
+        None => h
+            .rfile
+            .get_mut()
+            .set_deadline_after_first_read(park::header_timeout()),
+    }
     let dispatch = read_and_parse_head(class, h);
     graceful::set_idle(false);
     h.rfile.get_mut().set_deadline(None);

@@ -13,10 +13,11 @@
 //! is left to the parser, which reads the rest waiting, within the pool's
 //! `header_timeout`, and answers 414 or 431 as CPython does.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, Read};
 use std::time::Instant;
 
 use super::parse::{self, MAXHEADERS, MAXLINE};
+use crate::handler::BufferedReader;
 use crate::server::park::{self, Parking};
 use crate::socket::ConnectionReader;
 
@@ -37,7 +38,7 @@ pub(crate) enum Head {
 /// or parks the connection. `head_deadline` is when a head already begun must be
 /// complete; `idle` how long the connection may wait parked between requests.
 pub(crate) fn gather(
-    rfile: &mut BufReader<ConnectionReader<'_>>,
+    rfile: &mut BufferedReader<ConnectionReader<'_>>,
     head_deadline: &mut Option<Instant>,
     idle: Option<std::time::Duration>,
 ) -> io::Result<Head> {
@@ -59,7 +60,7 @@ pub(crate) fn gather(
 }
 
 fn gather_nowait(
-    rfile: &mut BufReader<ConnectionReader<'_>>,
+    rfile: &mut BufferedReader<ConnectionReader<'_>>,
     head_deadline: &mut Option<Instant>,
     idle: Option<std::time::Duration>,
 ) -> io::Result<Head> {

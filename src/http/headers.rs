@@ -289,6 +289,11 @@ impl HttpMessage {
         self.fields.clear();
         self.body = [0..0, 0..0];
     }
+    /// The bytes of storage held, working storage included.
+    pub(crate) fn storage_size(&self) -> usize {
+        let fields = (self.fields.capacity() + self.ahead.fields.capacity()) * size_of::<Field>();
+        self.text.capacity() + self.ahead.text.capacity() + self.ahead.block.capacity() + fields
+    }
     /// Appends a header (Python's `add_header(name, value)` without parameters: stored
     /// as given).
     pub fn add_header(&mut self, name: &str, value: &str) {

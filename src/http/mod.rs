@@ -17,6 +17,7 @@ mod open_files;
 pub mod parse;
 pub mod parsedate;
 pub mod pyrepr;
+mod reuse;
 mod server;
 mod simple;
 pub mod status;
