@@ -17,10 +17,9 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{in_ci, Running};
+use common::Running;
 use socketserver::{
     BaseHttpRequestHandler, Error, HttpRequest, SimpleHttpRequestHandler, ThreadPoolHttpServer,
     ThreadingHttpServer,
@@ -290,10 +289,6 @@ answers_as_documented!(pool_server_answers_as_documented, ThreadPoolHttpServer);
 /// CPython 3.13 gives the table's `python` column (and stays up after each case).
 #[test]
 fn cpython_agrees_where_documented() {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/oracle/adversarial_oracle.py"
-    );
     let cases = cases();
     let input: String = cases
         .iter()
@@ -306,29 +301,13 @@ fn cpython_agrees_where_documented() {
             format!("{which} {hex}\n")
         })
         .collect();
-    let child = Command::new("python3")
-        .arg(script)
-        .env("PYENV_VERSION", "3.13.0")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let Ok(mut child) = child else {
-        assert!(!in_ci(), "python3 is required under CI");
-        println!("SKIP: python3 not found");
+    let Some(answers) = common::diff::run_oracle(
+        "cpython_agrees_where_documented",
+        "adversarial_oracle.py",
+        &input,
+    ) else {
         return;
     };
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!in_ci(), "CPython 3.13.0 is required under CI: {err}");
-        println!("SKIP: CPython 3.13.0 not available: {err}");
-        return;
-    }
-    let answers = String::from_utf8(out.stdout).unwrap();
     let answers: Vec<&str> = answers.lines().collect();
     assert_eq!(answers.len(), cases.len());
     let mut wrong = Vec::new();

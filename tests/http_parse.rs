@@ -5,50 +5,13 @@
 //! `parse_request` and `http.client.parse_headers`) and to the crate, and compares every
 //! answer. Without the interpreter the test prints `SKIP:` and passes, unless `CI` is set.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
 use socketserver::http::headers::HttpMessage;
 use socketserver::http::parse::{
     decode_latin1, decode_request_line, parse_request_line, read_header_block, read_line,
     HeaderError, MAXHEADERS, MAXLINE,
 };
-
-/// Runs the oracle on `input`; `None` when CPython 3.13.0 is not available.
-fn oracle(input: &str) -> Option<String> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracle/parse_oracle.py");
-    let child = Command::new("python3")
-        .arg(script)
-        .env("PYENV_VERSION", "3.13.0")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => return skip(&format!("cannot run python3: {e}")),
-    };
-    let mut stdin = child.stdin.take()?;
-    let input = input.to_owned();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().ok()?;
-    let _ = writer.join();
-    if !out.status.success() {
-        return skip(&format!(
-            "the oracle failed (is CPython 3.13.0 installed?): {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    String::from_utf8(out.stdout).ok()
-}
-
-fn skip<T>(why: &str) -> Option<T> {
-    if std::env::var_os("CI").is_some() {
-        panic!("CPython 3.13.0 is required under CI: {why}");
-    }
-    println!("SKIP: differential test against CPython not run: {why}");
-    None
-}
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|b| format!("{b:02x}")).collect()
@@ -487,7 +450,9 @@ fn differential_against_cpython() {
     for b in &blocks {
         input.push_str(&format!("B {}\n", hex(b)));
     }
-    let Some(answers) = oracle(&input) else {
+    let Some(answers) =
+        common::diff::run_oracle("differential_against_cpython", "parse_oracle.py", &input)
+    else {
         return;
     };
     let answers: Vec<&str> = answers.lines().collect();

@@ -62,6 +62,35 @@ pub fn python_command(program: &str) -> Command {
     cmd
 }
 
+/// Runs the oracle script `script` (in [`oracle_dir`]) under CPython 3.13.0 with
+/// `input` on its stdin and returns its stdout; `None` after printing `SKIP:` when
+/// CPython 3.13.0 is missing — a panic instead when `CI` is set, or when the script
+/// fails.
+pub fn run_oracle(test: &str, script: &str, input: &str) -> Option<String> {
+    let python = python313(test)?;
+    let mut child = python_command(python)
+        .arg(oracle_dir().join(script))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("CPython 3.13.0 was found but does not start");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = input.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().expect("the oracle's output");
+    writer
+        .join()
+        .expect("the writer thread")
+        .expect("the oracle's stdin");
+    assert!(
+        out.status.success(),
+        "{test}: the oracle {script} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8(out.stdout).expect("the oracle prints UTF-8"))
+}
+
 /// A server process: killed (by its own pid) when dropped. Its stdin stays open while
 /// it lives, so an oracle that serves until stdin's EOF dies with the test process.
 pub struct ServerProcess {
