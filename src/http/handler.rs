@@ -393,7 +393,7 @@ impl std::fmt::Debug for HttpRequest<'_> {
 }
 
 impl Drop for HttpRequest<'_> {
-    /// Leaves the storage for the thread's next request (see [`reuse`]).
+    /// Leaves the storage for the thread's next request (`src/http/reuse.rs`).
     fn drop(&mut self) {
         use std::mem::take;
         reuse::give_back(reuse::Storage {

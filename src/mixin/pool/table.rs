@@ -53,6 +53,9 @@ pub(crate) struct Parked<R> {
     pub(crate) timeouts_set: bool,
     /// Requests served on it so far.
     pub(crate) served: usize,
+    /// Not in the readiness set yet: it joins, with this token, when it first parks. A
+    /// connection its first turn ends (`Connection: close`) never costs an `epoll_ctl`.
+    pub(crate) join_with: Option<mio::Token>,
 }
 
 impl<R> Parked<R> {
@@ -265,6 +268,7 @@ mod tests {
             deadline: None,
             timeouts_set: false,
             served: 0,
+            join_with: None,
         }
     }
 

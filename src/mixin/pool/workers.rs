@@ -744,15 +744,6 @@ impl<R: RequestSocket> Pool<R> {
         let Some(gen) = self.table.install(fd) else {
             return this.shutdown_request(request);
         };
-        let token = Token(token(fd, gen));
-        if let Err(e) = self
-            .registry
-            .register(&mut SourceFd(&fd), token, Interest::READABLE)
-        {
-            self.table.remove(fd);
-            this.handle_error(&request, &client_address, &e.into());
-            return this.shutdown_request(request);
-        }
         self.open.fetch_add(1, Ordering::Relaxed);
         let parked = Parked {
             request,
@@ -762,6 +753,7 @@ impl<R: RequestSocket> Pool<R> {
             deadline: None,
             timeouts_set,
             served: 0,
+            join_with: Some(Token(token(fd, gen))),
         };
         self.run_turns(parked, true, false, this);
     }
@@ -821,6 +813,18 @@ impl<R: RequestSocket> Pool<R> {
             if std::mem::take(&mut closed) {
                 fresh = false;
                 continue;
+            }
+            if let Some(token) = p.join_with.take() {
+                // Registering reports readiness that is already there, so bytes that
+                // came during the turn are not missed.
+                let joined = self
+                    .registry
+                    .register(&mut SourceFd(&fd), token, Interest::READABLE);
+                if let Err(e) = joined {
+                    this.handle_error(&p.request, &p.client_address, &e.into());
+                    self.table.remove(fd);
+                    return self.closed(Some(this), p.request);
+                }
             }
             match self.table.park(fd, p) {
                 Ok(()) => {
