@@ -11,11 +11,15 @@
 //! previous one gave back when it was dropped.
 //!
 //! Storage that grew large for one unusual request is not kept (see [`KEEP`]), so a
-//! thread holds at most a few tens of KiB.
+//! thread holds at most a few tens of KiB. Only pool workers keep any: on a
+//! thread-per-connection server the request value lives as long as its thread, so there
+//! is nothing to hand on (and the short-lived thread need not register a thread-local
+//! destructor).
 
 use std::cell::Cell;
 
 use super::headers::HttpMessage;
+use crate::server::park;
 
 /// Buffers larger than this are dropped rather than kept for the next request.
 const KEEP: usize = 64 * 1024;
@@ -41,11 +45,21 @@ thread_local! {
 
 /// The storage the thread's last request gave back, or new, empty storage.
 pub(crate) fn take() -> Storage {
-    SPARE.with(Cell::take).unwrap_or_default()
+    if !park::on_pool_worker() {
+        return Storage::default();
+    }
+    SPARE
+        .try_with(Cell::take)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// Keeps `storage` for the thread's next request, emptied.
 pub(crate) fn give_back(mut s: Storage) {
+    if !park::on_pool_worker() {
+        return;
+    }
     fn bytes(v: &mut Vec<u8>) {
         v.clear();
         if v.capacity() > KEEP {
@@ -77,7 +91,8 @@ pub(crate) fn give_back(mut s: Storage) {
     } else {
         s.headers.clear();
     }
-    SPARE.with(|spare| spare.set(Some(s)));
+    // During the thread's exit the storage is simply dropped.
+    let _ = SPARE.try_with(|spare| spare.set(Some(s)));
 }
 
 #[cfg(test)]
@@ -86,22 +101,33 @@ mod tests {
 
     #[test]
     fn storage_comes_back_empty_and_large_buffers_are_dropped() {
+        park::run_turn(park::Turn::default(), || {
+            let mut s = take();
+            s.rbuf.resize(8192, 7);
+            s.wbuf.extend_from_slice(&[1; 2 * KEEP]);
+            s.path.push_str("/index.html");
+            s.headers.add_header("Host", "x");
+            let rbuf = s.rbuf.as_ptr();
+            give_back(s);
+            let s = take();
+            assert_eq!(
+                (s.rbuf.len(), s.rbuf.as_ptr()),
+                (8192, rbuf),
+                "the read buffer is kept as is"
+            );
+            assert_eq!(s.wbuf.capacity(), 0, "a buffer past KEEP is not kept");
+            assert!(s.path.is_empty() && s.path.capacity() >= 11);
+            assert!(s.headers.is_empty());
+            assert!(take().rbuf.is_empty(), "taken once");
+        });
+    }
+
+    #[test]
+    fn nothing_is_kept_off_a_pool_worker() {
         let mut s = take();
         s.rbuf.resize(8192, 7);
-        s.wbuf.extend_from_slice(&[1; 2 * KEEP]);
-        s.path.push_str("/index.html");
-        s.headers.add_header("Host", "x");
-        let rbuf = s.rbuf.as_ptr();
         give_back(s);
-        let s = take();
-        assert_eq!(
-            (s.rbuf.len(), s.rbuf.as_ptr()),
-            (8192, rbuf),
-            "the read buffer is kept as is"
-        );
-        assert_eq!(s.wbuf.capacity(), 0, "a buffer past KEEP is not kept");
-        assert!(s.path.is_empty() && s.path.capacity() >= 11);
-        assert!(s.headers.is_empty());
-        assert!(take().rbuf.is_empty(), "taken once");
+        assert!(take().rbuf.is_empty());
+        assert!(SPARE.with(|spare| spare.take().is_none()));
     }
 }

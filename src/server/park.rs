@@ -126,6 +126,11 @@ fn with_turn<T>(f: impl FnOnce(&mut Turn) -> T) -> Option<T> {
     TURN.with(|t| t.borrow_mut().as_mut().map(f))
 }
 
+/// True when the handler runs on a pool worker (in one of a connection's turns).
+pub(crate) fn on_pool_worker() -> bool {
+    with_turn(|_| ()).is_some()
+}
+
 /// True when the handler runs on a pool worker that can park its connection.
 pub fn can_park() -> bool {
     with_turn(|t| t.parkable).unwrap_or(false)

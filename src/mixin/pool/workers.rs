@@ -719,7 +719,8 @@ impl<R: RequestSocket> Pool<R> {
         }
     }
 
-    /// A new connection: registered for readiness, then its first turn.
+    /// A new connection: its first turn, at once (it joins the readiness set if it
+    /// parks).
     fn begin(&self, request: R, client_address: Address, this: &Arc<dyn ProcessRequest<R>>) {
         let Some(fd) = request.poll_fd() else {
             return this.finish_and_shutdown_request(request, client_address);
