@@ -1133,3 +1133,79 @@ fn pool_timeouts_cut_stalled_bodies_and_stalled_readers() {
         start.elapsed()
     );
 }
+
+/// Echoes what the handler saw of its request; its `rfile` buffer size changes from one
+/// request value to the next (7, 8192, 1, 64 bytes), so a pool worker's reused buffer
+/// is cut down and grown again.
+#[derive(Default)]
+struct Mirror {
+    turn: std::sync::atomic::AtomicUsize,
+}
+
+impl BaseHttpRequestHandler for Mirror {
+    fn protocol_version(&self) -> &str {
+        "HTTP/1.1"
+    }
+    fn log_message(&self, _: &HttpRequest, _: std::fmt::Arguments) {}
+    fn rbufsize(&self) -> isize {
+        [7, -1, 0, 64][self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 4]
+    }
+    fn do_get(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
+        self.do_post(h)
+    }
+    fn do_post(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
+        let body = h.read_body(1 << 20)?;
+        let names: Vec<&str> = h.headers.iter().map(|(n, _)| n).collect();
+        let echo = format!(
+            "{}|{}|{}|{:?}|{}|{}|{}",
+            h.command,
+            h.path,
+            h.request_version,
+            h.requestline,
+            h.raw_requestline.len(),
+            names.join(","),
+            String::from_utf8_lossy(&body)
+        );
+        h.send_response(200)?;
+        h.send_header("Content-Length", &echo.len().to_string())?;
+        h.end_headers()?;
+        h.wfile.write_all(echo.as_bytes())?;
+        Ok(())
+    }
+}
+
+each_kind! {
+fn a_request_sees_only_its_own_head_and_body(kind) {
+    let server = HttpServer::new(("127.0.0.1", 0), Mirror::default()).unwrap();
+    let addr = server.server_address;
+    let _server = serve_http(kind, server);
+    let big_path = format!("/{}", "p".repeat(3000));
+    let big = format!(
+        "POST {big_path} HTTP/1.1\r\nHost: x\r\nX-One: 1\r\nX-Two: 2\r\nX-Three: 3\r\n\
+         Content-Length: 11\r\n\r\nhello world"
+    );
+    let small = "GET /s HTTP/1.1\r\nHost: y\r\n\r\n";
+    let want_big = format!(
+        "POST|{big_path}|HTTP/1.1|{:?}|{}|Host,X-One,X-Two,X-Three,Content-Length|hello world",
+        format!("POST {big_path} HTTP/1.1"),
+        big_path.len() + 16
+    );
+    let want_small = "GET|/s|HTTP/1.1|\"GET /s HTTP/1.1\"|17|Host|";
+    // Kept-alive connections, one after another, each request after a larger or a
+    // smaller one: nothing of one request shows in the next.
+    let mut a = connect(addr);
+    let mut ra = BufReader::new(a.try_clone().unwrap());
+    let mut b = connect(addr);
+    let mut rb = BufReader::new(b.try_clone().unwrap());
+    for round in 0..8 {
+        let (s, r, request, want) = if round % 2 == 0 {
+            (&mut a, &mut ra, big.as_str(), want_big.as_str())
+        } else {
+            (&mut b, &mut rb, small, want_small)
+        };
+        s.write_all(request.as_bytes()).unwrap();
+        let resp = read_response(r, false).expect("a response");
+        assert_eq!(String::from_utf8_lossy(&resp.body), want, "round {round}");
+    }
+}
+}
