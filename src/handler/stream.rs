@@ -236,13 +236,29 @@ impl<'a> SocketWriter<'a> {
         Ok(())
     }
 
-    /// Sends the buffer followed by `data`, in one `writev` when possible.
+    /// Sends the buffer followed by `data` in one system call when the kernel takes it
+    /// all: a plain `send` when one of them is empty or `data` is small enough to copy
+    /// behind the buffer (a header block and a short body), else a `writev`.
     fn send_with(&mut self, data: &[u8]) -> io::Result<()> {
-        let r = send_both(self.connection, &self.buf, data);
+        let mut conn = self.connection;
+        let r = if self.buf.is_empty() {
+            conn.write_all(data)
+        } else if data.len() <= COPY_BEHIND {
+            self.buf.extend_from_slice(data);
+            conn.write_all(&self.buf)
+        } else {
+            send_both(conn, &self.buf, data)
+        };
         self.buf.clear();
         r
     }
 }
+
+/// A body write up to this size is copied behind the buffered header block and both
+/// leave in one `send`: cheaper than the `sendmsg`/`writev` of two pieces, whose
+/// message header the kernel copies in and walks (measured on `hello`: see
+/// docs/performance.md).
+const COPY_BEHIND: usize = 1024;
 
 /// A send timeout on a blocking socket shows as `EAGAIN`; call it a timeout.
 fn timeout_kind(e: io::Error) -> io::Error {
