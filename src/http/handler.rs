@@ -815,8 +815,9 @@ pub(crate) fn push_header_line(buf: &mut Vec<u8>, keyword: &str, value: &str) ->
 }
 
 /// True for header text that needs neither refusing nor re-encoding: ASCII with no CR
-/// or LF. One branch-free pass, which the compiler vectorises; the usual header line
-/// takes this path instead of a byte-by-byte search and a second pass to encode.
+/// or LF. One branch-free pass; the usual header line takes this path instead of a
+/// search for CR and LF followed by a second pass to encode (measured with callgrind
+/// in `docs/performance.md`).
 fn is_plain_header_text(s: &str) -> bool {
     s.bytes().fold(0u8, |odd, b| {
         odd | (b >= 0x80) as u8 | (b == b'\r') as u8 | (b == b'\n') as u8
