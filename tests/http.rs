@@ -877,6 +877,35 @@ fn small_response_is_one_write(kind) {
 }
 }
 
+each_kind! {
+/// `TCP_NODELAY` is set once, on the listening socket, whose accepted connections
+/// inherit it on Linux: five new connections cost no `setsockopt` (counted with strace
+/// on the `hello` and `hello_threading` examples).
+fn new_connections_inherit_tcp_nodelay(kind) {
+    let drive = |addr: SocketAddr, _| {
+        for _ in 0..5 {
+            let s = connect(addr);
+            (&s).write_all(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").unwrap();
+            let resp = read_response(&mut BufReader::new(s), false).unwrap();
+            assert_eq!(resp.body, b"Hello, world!");
+        }
+    };
+    let Some(text) = common::strace_example(hello_example(kind), &["0"], "setsockopt,accept4", drive)
+    else {
+        return;
+    };
+    let accepted = text
+        .lines()
+        .filter(|l| l.contains("accept4(") && !l.contains("= -1"))
+        .count();
+    assert_eq!(accepted, 5, "{text}");
+    let nodelay: Vec<&str> = text.lines().filter(|l| l.contains("TCP_NODELAY")).collect();
+    if cfg!(target_os = "linux") {
+        assert_eq!(nodelay.len(), 1, "once, on the listening socket: {text}");
+    }
+}
+}
+
 /// `serve_forever` takes connections that are already queued one after another, and
 /// waits (`poll`) only when none is left: eight connections queued while the server is
 /// stopped cost eight `accept`s and no `poll` between them.
@@ -1206,6 +1235,64 @@ fn a_request_sees_only_its_own_head_and_body(kind) {
         s.write_all(request.as_bytes()).unwrap();
         let resp = read_response(r, false).expect("a response");
         assert_eq!(String::from_utf8_lossy(&resp.body), want, "round {round}");
+    }
+}
+}
+
+/// Answers whether its connection has `TCP_NODELAY`, with `disable_nagle_algorithm`
+/// as given.
+struct Nagle {
+    disable: bool,
+}
+
+impl BaseHttpRequestHandler for Nagle {
+    fn protocol_version(&self) -> &str {
+        "HTTP/1.1"
+    }
+    fn disable_nagle_algorithm(&self) -> bool {
+        self.disable
+    }
+    fn log_message(&self, _: &HttpRequest, _: std::fmt::Arguments) {}
+    fn do_get(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
+        let tcp = h.connection.as_tcp().expect("a TCP connection");
+        let body = format!("nodelay={}", tcp.nodelay()?);
+        h.send_response(200)?;
+        h.send_header("Content-Length", &body.len().to_string())?;
+        h.end_headers()?;
+        h.wfile.write_all(body.as_bytes())?;
+        Ok(())
+    }
+}
+
+each_kind! {
+/// A connection has `TCP_NODELAY` exactly when the handler's `disable_nagle_algorithm`
+/// says so, on IPv4 and IPv6, on every kept-alive request: whether the server set it on
+/// each connection or once on the listening socket is not visible to the handler.
+fn tcp_nodelay_follows_disable_nagle_algorithm(kind) {
+    for host in ["127.0.0.1", "::1"] {
+        for disable in [true, false] {
+            let server = match HttpServer::new((host, 0), Nagle { disable }) {
+                Ok(server) => server,
+                Err(e) if host == "::1" => {
+                    println!("skip: no IPv6 loopback here ({e})");
+                    continue;
+                }
+                Err(e) => panic!("{e}"),
+            };
+            let addr = server.server_address;
+            let _server = serve_http(kind, server);
+            let mut s = connect(addr);
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            for _ in 0..2 {
+                s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+                let resp = read_response(&mut r, false).expect("a response");
+                assert_eq!(
+                    String::from_utf8_lossy(&resp.body),
+                    format!("nodelay={disable}"),
+                    "{host}"
+                );
+            }
+        }
     }
 }
 }

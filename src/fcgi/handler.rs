@@ -448,6 +448,10 @@ impl<T: FcgiHandler> RequestHandlerClass<Connection, marker::Fcgi> for T {
     ) -> Result<()> {
         serve_connection(self, request, client_address, server)
     }
+
+    fn wants_nodelay(&self) -> bool {
+        self.disable_nagle_algorithm()
+    }
 }
 
 /// Serves every FastCGI request of one connection.
@@ -462,9 +466,10 @@ fn serve_connection<H: FcgiHandler>(
         if let Some(t) = handler.timeout() {
             conn.set_timeout(Some(t))?;
         }
-        if handler.disable_nagle_algorithm() {
+        let nodelay = handler.disable_nagle_algorithm();
+        if nodelay != server.accepted_nodelay() {
             // Best effort: a connection that fails here fails at its first read anyway.
-            let _ = conn.set_nodelay(true);
+            let _ = conn.set_nodelay(nodelay);
         }
     }
     let mut st = ConnState::take();

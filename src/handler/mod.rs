@@ -62,6 +62,14 @@ pub trait RequestHandlerClass<R, M>: Send + Sync + 'static {
         client_address: &Address,
         server: &ServerRef,
     ) -> Result<()>;
+
+    /// Whether every connection this handler serves gets `TCP_NODELAY` (its
+    /// `disable_nagle_algorithm`). A TCP server on Linux then sets the option once on
+    /// its listening socket, whose accepted connections inherit it, instead of once per
+    /// connection. Default: `false`.
+    fn wants_nodelay(&self) -> bool {
+        false
+    }
 }
 
 /// How a server calls its handler value, fixed when the server is built.

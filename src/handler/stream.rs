@@ -53,7 +53,7 @@ impl<'a> StreamRequest<'a> {
         server: &'a ServerRef,
         options: StreamOptions,
     ) -> io::Result<StreamRequest<'a>> {
-        options.apply(connection)?;
+        options.apply(connection, server)?;
         Ok(StreamRequest {
             request: connection,
             connection,
@@ -93,13 +93,15 @@ pub(crate) struct StreamOptions {
 }
 
 impl StreamOptions {
-    /// Applies the timeout and `TCP_NODELAY` to a new connection.
-    pub(crate) fn apply(&self, connection: &Connection) -> io::Result<()> {
+    /// Applies the timeout and `TCP_NODELAY` to a new connection of `server`. A
+    /// connection accepted from a listening socket with `TCP_NODELAY` has it already:
+    /// setting it again is skipped, and a handler that wants Nagle's algorithm clears it.
+    pub(crate) fn apply(&self, connection: &Connection, server: &ServerRef) -> io::Result<()> {
         if let Some(t) = self.timeout {
             connection.set_timeout(Some(t))?;
         }
-        if self.disable_nagle_algorithm {
-            connection.set_nodelay(true)?;
+        if self.disable_nagle_algorithm != server.accepted_nodelay() {
+            connection.set_nodelay(self.disable_nagle_algorithm)?;
         }
         Ok(())
     }
@@ -423,5 +425,9 @@ impl<T: StreamRequestHandler> RequestHandlerClass<Connection, marker::Stream> fo
         // Python's StreamRequestHandler.finish: flush, ignoring a final socket error.
         let _ = req.wfile.flush();
         result
+    }
+
+    fn wants_nodelay(&self) -> bool {
+        self.disable_nagle_algorithm()
     }
 }

@@ -425,7 +425,7 @@ impl<'a> HttpRequest<'a> {
             wbufsize: class.wbufsize(),
         };
         if park::is_fresh() {
-            options.apply(connection)?;
+            options.apply(connection, server)?;
         }
         // On a pool worker: what an earlier turn received of a head.
         let (leftover, head_deadline) = park::take_leftover();
@@ -1111,6 +1111,10 @@ impl<T: BaseHttpRequestHandler> RequestHandlerClass<Connection, marker::Http> fo
         );
         let _ = h.wfile.flush();
         result
+    }
+
+    fn wants_nodelay(&self) -> bool {
+        self.disable_nagle_algorithm()
     }
 }
 

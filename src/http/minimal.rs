@@ -218,7 +218,7 @@ impl<T: MinimalHttpHandler> RequestHandlerClass<Connection, marker::MinimalHttp>
             rbufsize: -1,
             wbufsize: 0,
         };
-        options.apply(request)?;
+        options.apply(request, server)?;
         let mut req = MinimalHttpRequest {
             request,
             connection: request,
@@ -245,5 +245,9 @@ impl<T: MinimalHttpHandler> RequestHandlerClass<Connection, marker::MinimalHttp>
         );
         let _ = req.wfile.flush();
         result
+    }
+
+    fn wants_nodelay(&self) -> bool {
+        self.disable_nagle_algorithm()
     }
 }

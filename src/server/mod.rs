@@ -641,6 +641,15 @@ impl ServerRef {
     pub fn shutdown_handle(&self) -> &ShutdownHandle {
         &self.shutdown
     }
+
+    /// True when connections are accepted with `TCP_NODELAY` already set, from a
+    /// listening socket that has it.
+    pub(crate) fn accepted_nodelay(&self) -> bool {
+        self.shutdown
+            .shared
+            .accepted_nodelay
+            .load(Ordering::Relaxed)
+    }
 }
 
 /// Stops a server's [`serve_forever`](BaseServer::serve_forever) from any thread.
@@ -725,6 +734,9 @@ struct Shared {
     /// Set by a server whose `get_request` fails at once instead of blocking when no
     /// request is waiting (a stream server's non-blocking listener).
     accepts_until_empty: AtomicBool,
+    /// The listening socket has `TCP_NODELAY`, so every accepted connection starts with
+    /// it (Linux copies the option to accepted sockets).
+    accepted_nodelay: AtomicBool,
 }
 
 impl fmt::Debug for ServerCore {
@@ -752,6 +764,7 @@ impl ServerCore {
                 wake_tx,
                 wakers: Mutex::new(Vec::new()),
                 accepts_until_empty: AtomicBool::new(false),
+                accepted_nodelay: AtomicBool::new(false),
             }),
         })
     }
@@ -785,6 +798,12 @@ impl ServerCore {
 
     fn accepts_until_empty(&self) -> bool {
         self.shared.accepts_until_empty.load(Ordering::Relaxed)
+    }
+
+    /// Says that the listening socket has `TCP_NODELAY`, so connections accepted from it
+    /// have it already and a handler need not set it again.
+    pub(crate) fn set_accepted_nodelay(&self) {
+        self.shared.accepted_nodelay.store(true, Ordering::Relaxed);
     }
 
     /// The read end of the wake-up pipe, readable after a `shutdown()`.
