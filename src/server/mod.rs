@@ -210,22 +210,22 @@ pub trait BaseServer: Send + Sync + Sized + 'static {
             return result;
         }
         let result = (|| {
-            // Whether the last turn took a request from a listener that never blocks:
-            // then the next turn tries again before waiting, so a queue of connections
-            // costs one `accept` each, not a `poll` and an `accept`.
-            let mut more = false;
             while !core.shutdown_requested() {
                 let fd = self.fileno();
                 if fd < 0 {
                     return Err(Error::Closed);
                 }
-                let ready = more || sys::poll_read([fd, core.wake_fd()], Some(poll_interval))?[0];
+                // One `accept` per readiness, as Python's loop does: on Linux an `accept`
+                // that finds the queue empty costs several times a `poll` (it makes a
+                // socket and a file, then frees them), so a queue is not drained blind.
+                let ready = sys::poll_read([fd, core.wake_fd()], Some(poll_interval))?[0];
                 // A shutdown during the wait must not accept one more request (bpo-35017).
                 if core.shutdown_requested() {
                     break;
                 }
-                more =
-                    ready && handle_request_noblock(&**self, &this) && core.accepts_until_empty();
+                if ready {
+                    handle_request_noblock(&**self, &this);
+                }
                 self.service_actions();
             }
             Ok(())
@@ -265,7 +265,7 @@ pub trait BaseServer: Send + Sync + Sized + 'static {
             let [ready] = sys::poll_read([fd], left)?;
             if ready {
                 let this: OuterServer<Self::Request> = self.clone();
-                let _ = handle_request_noblock(&**self, &this);
+                handle_request_noblock(&**self, &this);
                 return Ok(());
             }
             if let Some(d) = deadline {
@@ -346,14 +346,14 @@ pub trait BaseServer: Send + Sync + Sized + 'static {
 /// `process_request`. An error from `get_request` is ignored, as in Python; when the
 /// process is out of file descriptors the loop backs off for a moment instead of spinning
 /// on a listener that stays readable. Returns whether there was a request.
-fn handle_request_noblock<S: BaseServer>(server: &S, this: &OuterServer<S::Request>) -> bool {
+fn handle_request_noblock<S: BaseServer>(server: &S, this: &OuterServer<S::Request>) {
     let (request, client_address) = match server.get_request() {
         Ok(r) => r,
         Err(e) => {
             if sys::is_fd_exhaustion(&e) {
                 server.core().sleep_unless_woken(Duration::from_millis(50));
             }
-            return false;
+            return;
         }
     };
     if server.verify_request(&request, &client_address) {
@@ -361,7 +361,6 @@ fn handle_request_noblock<S: BaseServer>(server: &S, this: &OuterServer<S::Reque
     } else {
         server.shutdown_request(request);
     }
-    true
 }
 
 /// Reports `error` as Python's `handle_error` does: its block on stderr (or, with the
@@ -731,9 +730,6 @@ struct Shared {
     wake_tx: UnixStream,
     /// Called by `shutdown()` to wake whatever else waits (a full pool's acceptor).
     wakers: Mutex<Vec<Waker>>,
-    /// Set by a server whose `get_request` fails at once instead of blocking when no
-    /// request is waiting (a stream server's non-blocking listener).
-    accepts_until_empty: AtomicBool,
     /// The listening socket has `TCP_NODELAY`, so every accepted connection starts with
     /// it (Linux copies the option to accepted sockets).
     accepted_nodelay: AtomicBool,
@@ -763,7 +759,6 @@ impl ServerCore {
                 wake_rx,
                 wake_tx,
                 wakers: Mutex::new(Vec::new()),
-                accepts_until_empty: AtomicBool::new(false),
                 accepted_nodelay: AtomicBool::new(false),
             }),
         })
@@ -785,19 +780,6 @@ impl ServerCore {
     /// something other than the server socket (the pool's wait for a free worker).
     pub fn on_shutdown(&self, waker: impl Fn() + Send + Sync + 'static) {
         lock(&self.shared.wakers).push(Box::new(waker));
-    }
-
-    /// Says that `get_request` returns an error at once, rather than blocking, when no
-    /// request is waiting, so `serve_forever` may take the next one without first
-    /// waiting for it.
-    pub(crate) fn set_accepts_until_empty(&self) {
-        self.shared
-            .accepts_until_empty
-            .store(true, Ordering::Relaxed);
-    }
-
-    fn accepts_until_empty(&self) -> bool {
-        self.shared.accepts_until_empty.load(Ordering::Relaxed)
     }
 
     /// Says that the listening socket has `TCP_NODELAY`, so connections accepted from it

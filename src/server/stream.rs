@@ -226,7 +226,6 @@ impl<F: Family, H: Send + Sync + 'static> StreamServer<F, H> {
     {
         socket.set_nonblocking(true)?;
         let core = ServerCore::new()?;
-        core.set_accepts_until_empty();
         let server = Self::assemble(socket, requested, bound, family, handler, core);
         server.with_socket(|s| server.set_listener_nodelay(s));
         Ok(server)
@@ -304,9 +303,7 @@ impl<F: Family, H: Send + Sync + 'static> BaseServer for StreamServer<F, H> {
 
     /// Starts listening with a backlog of [`request_queue_size`](Self::request_queue_size).
     /// The listening socket is made non-blocking, so an `accept` that lost a race to
-    /// another process returns an error (ignored) instead of blocking the loop, and
-    /// `serve_forever` accepts queued connections one after another until none is left
-    /// before it waits again.
+    /// another process returns an error (ignored) instead of blocking the loop.
     fn server_activate(&self) -> Result<()> {
         self.with_socket(|s| {
             s.listen(self.request_queue_size)?;
@@ -314,7 +311,6 @@ impl<F: Family, H: Send + Sync + 'static> BaseServer for StreamServer<F, H> {
             s.set_nonblocking(true)
         })
         .ok_or(Error::Closed)??;
-        self.core.set_accepts_until_empty();
         Ok(())
     }
 

@@ -78,6 +78,9 @@ pub(crate) struct Config {
 enum Work<R> {
     /// A readiness event.
     Event(Token),
+    /// The listener when connections may be queued that no readiness event reports:
+    /// after an `accept`, and when accepting starts or resumes.
+    Accepted,
     /// A connection's readiness event that also says its peer has closed (or reset) it.
     /// The end of input may be all that is left unread after the handler's next read,
     /// and no further event will tell (the set is edge-triggered).
@@ -299,7 +302,7 @@ impl<R: RequestSocket> Pool<R> {
         acc.serving = true;
         drop(acc);
         // What is already queued is not an edge any more: look at it now.
-        self.hand_over(Work::Event(LISTENER));
+        self.hand_over(Work::Accepted);
         Ok(())
     }
 
@@ -329,7 +332,7 @@ impl<R: RequestSocket> Pool<R> {
             if let Some(this) = self.this.upgrade() {
                 match work {
                     Work::Adopt(r, _) | Work::Job(r, _) => this.shutdown_request(r),
-                    Work::Event(_) | Work::Closed(_) => {}
+                    Work::Event(_) | Work::Closed(_) | Work::Accepted => {}
                 }
             }
             return;
@@ -379,7 +382,7 @@ impl<R: RequestSocket> Pool<R> {
             for work in left {
                 match work {
                     Work::Adopt(r, _) | Work::Job(r, _) => this.shutdown_request(r),
-                    Work::Event(_) | Work::Closed(_) => {}
+                    Work::Event(_) | Work::Closed(_) | Work::Accepted => {}
                 }
             }
         }
@@ -535,7 +538,7 @@ impl<R: RequestSocket> Pool<R> {
             if matches!(acc.pause, Pause::Until(t) if t <= now) {
                 acc.pause = Pause::No;
                 drop(acc);
-                lock(&self.sched).queue.push_back(Work::Event(LISTENER));
+                lock(&self.sched).queue.push_back(Work::Accepted);
             }
         }
         let this = self.this.upgrade();
@@ -658,7 +661,8 @@ impl<R: RequestSocket> Pool<R> {
 
     fn run(&self, work: Work<R>, this: &Arc<dyn ProcessRequest<R>>) {
         match work {
-            Work::Event(LISTENER) | Work::Closed(LISTENER) => self.accept_one(this),
+            Work::Event(LISTENER) | Work::Closed(LISTENER) => self.accept_one(true, this),
+            Work::Accepted => self.accept_one(false, this),
             Work::Event(WAKER) | Work::Closed(WAKER) => {}
             Work::Event(Token(t)) => {
                 if let Taken::Run(p) = self.table.take(t, false) {
@@ -680,7 +684,12 @@ impl<R: RequestSocket> Pool<R> {
     /// Accepts a waiting connection and runs its first turn at once. Before that turn
     /// the listener goes back in the queue, so that if the turn blocks, the worker that
     /// takes over goes on accepting.
-    fn accept_one(&self, this: &Arc<dyn ProcessRequest<R>>) {
+    ///
+    /// `ready`: a readiness event says a connection is waiting. Otherwise
+    /// ([`Work::Accepted`]) a `poll` looks first: on Linux an `accept` that finds the
+    /// queue empty makes a socket and a file and frees them, several times the cost of
+    /// the `poll`. A connection that comes later is a new event.
+    fn accept_one(&self, mut ready: bool, this: &Arc<dyn ProcessRequest<R>>) {
         loop {
             let got = {
                 let mut acc = lock(&self.accept);
@@ -691,12 +700,21 @@ impl<R: RequestSocket> Pool<R> {
                     acc.pause = Pause::Full;
                     return;
                 }
+                if !ready
+                    && !matches!(
+                        crate::sys::poll_read([acc.fd], Some(Duration::ZERO)),
+                        Ok([true])
+                    )
+                {
+                    return;
+                }
+                ready = true;
                 this.get_request()
             };
             match got {
                 Ok((request, client_address)) => {
                     self.progress.fetch_add(1, Ordering::Relaxed);
-                    lock(&self.sched).queue.push_back(Work::Event(LISTENER));
+                    lock(&self.sched).queue.push_back(Work::Accepted);
                     if this.verify_request(&request, &client_address) {
                         self.begin(request, client_address, this);
                     } else {
@@ -861,7 +879,7 @@ impl<R: RequestSocket> Pool<R> {
             if acc.pause == Pause::Full {
                 acc.pause = Pause::No;
                 drop(acc);
-                self.hand_over(Work::Event(LISTENER));
+                self.hand_over(Work::Accepted);
             }
         }
     }
