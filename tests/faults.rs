@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{example_bin, ChildGuard, Running};
+use common::{answer, example_bin, ChildGuard, Running};
 use socketserver::http::{
     BaseHttpRequestHandler, HttpRequest, HttpServer, ThreadPoolHttpServer, ThreadingHttpServer,
 };
@@ -69,14 +69,6 @@ impl BaseHttpRequestHandler for App {
         self.bodies_done.fetch_add(1, Ordering::SeqCst);
         answer(h, body.len().to_string().as_bytes())
     }
-}
-
-fn answer(h: &mut HttpRequest, body: &[u8]) -> socketserver::Result<()> {
-    h.send_response(200)?;
-    h.send_header("Content-Length", &body.len().to_string())?;
-    h.end_headers()?;
-    h.wfile.write_all(body)?;
-    Ok(())
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {

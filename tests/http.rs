@@ -10,7 +10,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{connect, raw_exchange, read_response, serve_http, Kind, Response, Running, Served};
+use common::{
+    answer, connect, raw_exchange, read_response, serve_http, Kind, Response, Running, Served,
+};
 use socketserver::http::parse::HeaderError;
 use socketserver::http::{BaseHttpRequestHandler, HttpMessage, HttpRequest, HttpServer};
 
@@ -433,19 +435,11 @@ impl BaseHttpRequestHandler for KeepAlive {
     fn log_message(&self, _: &HttpRequest, _: std::fmt::Arguments) {}
     fn do_get(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
         let body = format!("path={}", h.path);
-        h.send_response(200)?;
-        h.send_header("Content-Length", &body.len().to_string())?;
-        h.end_headers()?;
-        h.wfile.write_all(body.as_bytes())?;
-        Ok(())
+        answer(h, body.as_bytes())
     }
     fn do_post(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
         let body = h.read_body(1 << 20)?;
-        h.send_response(200)?;
-        h.send_header("Content-Length", &body.len().to_string())?;
-        h.end_headers()?;
-        h.wfile.write_all(&body)?;
-        Ok(())
+        answer(h, &body)
     }
 }
 
@@ -495,11 +489,7 @@ impl BaseHttpRequestHandler for OnlyX {
     }
     fn do_get(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
         let body: String = h.headers.iter().map(|(n, v)| format!("{n}={v};")).collect();
-        h.send_response(200)?;
-        h.send_header("Content-Length", &body.len().to_string())?;
-        h.end_headers()?;
-        h.wfile.write_all(body.as_bytes())?;
-        Ok(())
+        answer(h, body.as_bytes())
     }
 }
 
@@ -568,11 +558,7 @@ impl BaseHttpRequestHandler for TwoLines {
     }
     fn do_get(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
         let body = h.headers.get("host").unwrap_or("-").to_owned();
-        h.send_response(200)?;
-        h.send_header("Content-Length", &body.len().to_string())?;
-        h.end_headers()?;
-        h.wfile.write_all(body.as_bytes())?;
-        Ok(())
+        answer(h, body.as_bytes())
     }
 }
 
@@ -1186,11 +1172,7 @@ impl BaseHttpRequestHandler for Mirror {
             names.join(","),
             String::from_utf8_lossy(&body)
         );
-        h.send_response(200)?;
-        h.send_header("Content-Length", &echo.len().to_string())?;
-        h.end_headers()?;
-        h.wfile.write_all(echo.as_bytes())?;
-        Ok(())
+        answer(h, echo.as_bytes())
     }
 }
 
@@ -1247,11 +1229,7 @@ impl BaseHttpRequestHandler for Nagle {
     fn do_get(&self, h: &mut HttpRequest) -> socketserver::Result<()> {
         let tcp = h.connection.as_tcp().expect("a TCP connection");
         let body = format!("nodelay={}", tcp.nodelay()?);
-        h.send_response(200)?;
-        h.send_header("Content-Length", &body.len().to_string())?;
-        h.end_headers()?;
-        h.wfile.write_all(body.as_bytes())?;
-        Ok(())
+        answer(h, body.as_bytes())
     }
 }
 

@@ -72,6 +72,15 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
     s
 }
 
+/// A 200 response with `body` and its `Content-Length`.
+pub fn answer(h: &mut HttpRequest, body: &[u8]) -> socketserver::Result<()> {
+    h.send_response(200)?;
+    h.send_header("Content-Length", &body.len().to_string())?;
+    h.end_headers()?;
+    h.wfile.write_all(body)?;
+    Ok(())
+}
+
 /// Sends `data`, half-closes, reads until EOF.
 pub fn exchange(addr: SocketAddr, data: &[u8]) -> Vec<u8> {
     let mut s = connect(addr);
