@@ -13,7 +13,7 @@ use super::record::{
 };
 use crate::address::Address;
 use crate::error::Result;
-use crate::handler::{marker, run_phases, RequestHandlerClass};
+use crate::handler::{marker, run_phases, stream, RequestHandlerClass};
 use crate::server::{graceful, park};
 use crate::server::{lock, ServerRef};
 use crate::socket::Connection;
@@ -466,11 +466,8 @@ fn serve_connection<H: FcgiHandler>(
         if let Some(t) = handler.timeout() {
             conn.set_timeout(Some(t))?;
         }
-        let nodelay = handler.disable_nagle_algorithm();
-        if nodelay != server.accepted_nodelay() {
-            // Best effort: a connection that fails here fails at its first read anyway.
-            let _ = conn.set_nodelay(nodelay);
-        }
+        // Best effort: a connection that fails here fails at its first read anyway.
+        let _ = stream::set_nodelay(conn, server, handler.disable_nagle_algorithm());
     }
     let mut st = ConnState::take();
     st.input.reset();

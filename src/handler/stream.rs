@@ -93,18 +93,28 @@ pub(crate) struct StreamOptions {
 }
 
 impl StreamOptions {
-    /// Applies the timeout and `TCP_NODELAY` to a new connection of `server`. A
-    /// connection accepted from a listening socket with `TCP_NODELAY` has it already:
-    /// setting it again is skipped, and a handler that wants Nagle's algorithm clears it.
+    /// Applies the timeout and `TCP_NODELAY` to a new connection of `server`.
     pub(crate) fn apply(&self, connection: &Connection, server: &ServerRef) -> io::Result<()> {
         if let Some(t) = self.timeout {
             connection.set_timeout(Some(t))?;
         }
-        if self.disable_nagle_algorithm != server.accepted_nodelay() {
-            connection.set_nodelay(self.disable_nagle_algorithm)?;
-        }
-        Ok(())
+        set_nodelay(connection, server, self.disable_nagle_algorithm)
     }
+}
+
+/// Gives a new connection of `server` the `TCP_NODELAY` a handler's
+/// `disable_nagle_algorithm` asks for. A connection accepted from a listening socket
+/// with the option has it already: setting it again is skipped, and a handler that
+/// wants Nagle's algorithm clears it.
+pub(crate) fn set_nodelay(
+    connection: &Connection,
+    server: &ServerRef,
+    nodelay: bool,
+) -> io::Result<()> {
+    if nodelay != server.accepted_nodelay() {
+        connection.set_nodelay(nodelay)?;
+    }
+    Ok(())
 }
 
 /// Python's `wfile`: with `wbufsize` 0 (the default) every `write` is sent at once in

@@ -345,7 +345,7 @@ pub trait BaseServer: Send + Sync + Sized + 'static {
 /// Python's private `_handle_request_noblock`: one request from `get_request` to
 /// `process_request`. An error from `get_request` is ignored, as in Python; when the
 /// process is out of file descriptors the loop backs off for a moment instead of spinning
-/// on a listener that stays readable. Returns whether there was a request.
+/// on a listener that stays readable.
 fn handle_request_noblock<S: BaseServer>(server: &S, this: &OuterServer<S::Request>) {
     let (request, client_address) = match server.get_request() {
         Ok(r) => r,

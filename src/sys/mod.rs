@@ -37,16 +37,11 @@ pub(crate) fn poll_read<const N: usize>(
 }
 
 /// poll(2) on `fds` until one is ready or `timeout` passes, retried on EINTR with the
-/// time that is left (PEP 475, as Python's selectors do). A zero timeout only looks.
+/// time that is left (PEP 475, as Python's selectors do).
 fn poll_fds(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<()> {
-    let now_only = timeout == Some(Duration::ZERO);
-    let deadline = timeout.filter(|_| !now_only).map(|t| Instant::now() + t);
+    let deadline = timeout.map(|t| Instant::now() + t);
     loop {
-        let ms = match deadline {
-            _ if now_only => 0,
-            Some(deadline) => millis_until(deadline),
-            None => -1,
-        };
+        let ms = deadline.map_or(-1, millis_until);
         // SAFETY: `fds` is a live slice of initialised `pollfd` whose length is passed
         // alongside it; poll(2) writes only the `revents` fields.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
