@@ -287,6 +287,28 @@ pub fn strace_example(
     syscalls: &str,
     drive: impl FnOnce(SocketAddr, u32),
 ) -> Option<String> {
+    strace_pinned(None, name, args, syscalls, drive)
+}
+
+/// As [`strace_example`], with the example confined to the first CPU (`taskset -c 0`):
+/// a pool server then runs as on a one-processor machine.
+pub fn strace_example_on_one_cpu(
+    name: &str,
+    args: &[&str],
+    syscalls: &str,
+    drive: impl FnOnce(SocketAddr, u32),
+) -> Option<String> {
+    let taskset = require("taskset")?;
+    strace_pinned(Some(taskset), name, args, syscalls, drive)
+}
+
+fn strace_pinned(
+    taskset: Option<PathBuf>,
+    name: &str,
+    args: &[&str],
+    syscalls: &str,
+    drive: impl FnOnce(SocketAddr, u32),
+) -> Option<String> {
     let strace = require("strace")?;
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("trace");
@@ -301,6 +323,11 @@ pub fn strace_example(
             "-o",
         ])
         .arg(&trace)
+        .args(
+            taskset
+                .iter()
+                .flat_map(|t| [t.as_os_str(), "-c".as_ref(), "0".as_ref()]),
+        )
         .arg(example_bin(name))
         .args(args)
         .stdout(Stdio::piped())

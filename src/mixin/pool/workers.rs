@@ -51,6 +51,15 @@ const DEEP_AFTER: Duration = Duration::from_secs(1);
 /// Readiness events taken from one wait.
 const EVENTS: usize = 256;
 
+/// Turns a worker runs back to back, with more work queued, before it lets whatever
+/// else is runnable on its processor run (`sched_yield`). A FastCGI responder shares a
+/// processor with the nginx in front of it: answering a whole wave of ready requests
+/// before nginx runs sends the wave back to nginx whole, nginx forwards the next wave
+/// whole, and a wave larger than its cache of idle upstream connections (`keepalive
+/// 64`) costs a new connection for every request beyond it. With a yield every 16
+/// turns, the waves break up (`docs/performance.md`, "Sharing a processor").
+const YIELD_EVERY: usize = 16;
+
 /// Requests handed to `process_request` that may wait for a worker (the ones the pool's
 /// workers did not accept themselves: `handle_request`, datagrams).
 const HANDED_OVER: usize = 256;
@@ -441,6 +450,8 @@ impl<R: RequestSocket> Pool<R> {
             }
         }));
         let mut events = Events::with_capacity(EVENTS);
+        // Turns run since the last wait for readiness.
+        let mut ran = 0usize;
         let mut st = lock(&self.sched);
         if standby {
             st = self.idle(st);
@@ -470,12 +481,19 @@ impl<R: RequestSocket> Pool<R> {
                 if overtaken && st.pulling > 1 && !self.parallel {
                     st = self.idle(st);
                 }
+                ran += 1;
+                if ran % YIELD_EVERY == 0 && !st.queue.is_empty() {
+                    drop(st);
+                    std::thread::yield_now();
+                    st = lock(&self.sched);
+                }
                 continue;
             }
             if !st.polling {
                 st.polling = true;
                 drop(st);
                 self.wait_for_readiness(&mut events);
+                ran = 0;
                 self.progress.fetch_add(1, Ordering::Relaxed);
                 st = lock(&self.sched);
                 st.polling = false;
