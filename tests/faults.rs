@@ -427,11 +427,7 @@ fn start_graceful(args: &[&str]) -> (ChildGuard, BufReader<std::process::ChildSt
 }
 
 fn sigterm(child: &ChildGuard) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::signal(child.0.id(), "-TERM");
 }
 
 /// Waits for the child to exit; its status and stderr.

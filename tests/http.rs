@@ -899,13 +899,7 @@ each_kind! {
 /// `poll` that looks first).
 fn every_accept_takes_a_connection(kind) {
     let drive = |addr: SocketAddr, server: u32| {
-        let signal = |sig: &str| {
-            let status = std::process::Command::new("kill")
-                .args([sig, &server.to_string()])
-                .status()
-                .unwrap();
-            assert!(status.success());
-        };
+        let signal = |sig: &str| common::signal(server, sig);
         let get = |s: &TcpStream| (&*s).write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
         // One alone, once the server is serving.
         let s = connect(addr);

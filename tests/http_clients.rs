@@ -421,12 +421,7 @@ fn http_server_ctrl_c(kind) {
     if curl(&[&format!("http://127.0.0.1:{port}/hello.txt")]).is_none() {
         return;
     }
-    let pid = child.0.id() as i32;
-    let status = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::signal(child.0.id(), "-INT");
     assert!(child.0.wait().unwrap().success());
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();

@@ -6,7 +6,6 @@ mod common;
 
 use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
 
 use common::{connect, read_response};
 
@@ -34,19 +33,12 @@ fn a_wave_of_ready_connections_yields_the_processor() {
             get(s);
             assert_eq!(read_response(r, false).unwrap().body, b"Hello, world!");
         }
-        let signal = |sig: &str| {
-            let status = Command::new("kill")
-                .args([sig, &server.to_string()])
-                .status()
-                .unwrap();
-            assert!(status.success());
-        };
-        signal("-STOP");
+        common::signal(server, "-STOP");
         // On loopback a write has reached the receiving socket when it returns.
         for (s, _) in &clients {
             get(s);
         }
-        signal("-CONT");
+        common::signal(server, "-CONT");
         for (_, r) in &mut clients {
             assert_eq!(read_response(r, false).unwrap().body, b"Hello, world!");
         }

@@ -277,6 +277,15 @@ pub fn children_of(pid: u32) -> Vec<u32> {
     out
 }
 
+/// Sends `sig` (`-STOP`, `-TERM`, …) to process `pid` with kill(1), which must succeed.
+pub fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {sig} {pid}");
+}
+
 /// Runs example `name` with `args` under `strace -f -e trace=SYSCALLS`, lets `drive`
 /// talk to it at the address of its serving line (and gives it the server's pid),
 /// stops it, and returns the trace. `None` (after a skip line) without strace; under

@@ -55,12 +55,7 @@ impl Server {
     }
 
     pub fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill {sig}");
+        super::signal(self.child.id(), sig);
     }
 
     /// Waits (bounded) for the process to exit; its status and stderr.
