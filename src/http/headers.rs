@@ -259,9 +259,11 @@ impl HttpMessage {
     }
     /// The first value of `name` (case-insensitive), as `headers.get(name)`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.iter()
-            .find(|(n, _)| names_match(n, name))
-            .map(|(_, v)| v)
+        // Only the names are sliced while looking (`iter` slices the values too).
+        self.fields
+            .iter()
+            .find(|(n, _)| names_match(&self.text[n.clone()], name))
+            .map(|(_, v)| &self.text[v.clone()])
     }
     /// Every value of `name`, in order (`headers.get_all(name)`).
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
@@ -308,8 +310,20 @@ impl HttpMessage {
 /// Python's `k.lower() == name.lower()` where `stored` came from a header line (or
 /// `add_header`).
 fn names_match(stored: &str, query: &str) -> bool {
+    // Lower-casing maps an ASCII character to one ASCII character, so two names whose
+    // first characters are ASCII and differ but for case differ (most lookups end here).
+    if let (Some(a), Some(b)) = (stored.as_bytes().first(), query.as_bytes().first()) {
+        if a.is_ascii() && b.is_ascii() && !a.eq_ignore_ascii_case(b) {
+            return false;
+        }
+    }
+    // Equal but for the case of ASCII letters: equal lower-cased, whatever else is in
+    // them. Otherwise two ASCII names differ.
+    if stored.len() == query.len() && stored.eq_ignore_ascii_case(query) {
+        return true;
+    }
     if stored.is_ascii() && query.is_ascii() {
-        return stored.eq_ignore_ascii_case(query);
+        return false;
     }
     // Unicode lower-casing (e.g. U+212A KELVIN SIGN lower-cases to `k`), as Python does.
     stored.to_lowercase() == query.to_lowercase()
@@ -873,6 +887,11 @@ mod tests {
         assert_eq!(m.get("b"), Some("2"));
         assert_eq!(m.get("ü"), Some("\u{263a}"));
         assert_eq!(m.to_string(), "A: 1\nB: 2\nÜ: \u{263a}\n\nbody\n");
+        // Not ASCII, and equal but for the case of an ASCII letter.
+        m.add_header("Ü-x", "3");
+        assert_eq!(m.get("Ü-X"), Some("3"));
+        assert_eq!(m.get("ü-X"), Some("3"));
+        assert_eq!(m.get("Ü-Y"), None);
         m.clear();
         assert!(m.is_empty());
         assert_eq!(m.to_string(), "\n");
