@@ -45,7 +45,7 @@
 //!
 //! [`ThreadPoolMixIn`]: crate::ThreadPoolMixIn
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
@@ -59,6 +59,10 @@ thread_local! {
     /// Called by a pool worker's handler just before a read that will wait: the pool may
     /// want another worker to take over what this one leaves waiting.
     static BEFORE_WAIT: RefCell<Option<Rc<dyn Fn()>>> = const { RefCell::new(None) };
+    /// True while `TURN` holds a turn. Plain data, so that a thread that is not a pool
+    /// worker (one per connection on a threading server) asks it without touching
+    /// `TURN`, whose first use registers a destructor for the thread's exit.
+    static ON_POOL: Cell<bool> = const { Cell::new(false) };
 }
 
 /// What [`wait_for_more`] saw.
@@ -123,6 +127,9 @@ pub(crate) struct Parking {
 }
 
 fn with_turn<T>(f: impl FnOnce(&mut Turn) -> T) -> Option<T> {
+    if !ON_POOL.with(Cell::get) {
+        return None;
+    }
     TURN.with(|t| t.borrow_mut().as_mut().map(f))
 }
 
@@ -230,12 +237,15 @@ pub(crate) fn run_turn<T>(turn: Turn, f: impl FnOnce() -> T) -> (T, Turn) {
     struct Reset;
     impl Drop for Reset {
         fn drop(&mut self) {
+            ON_POOL.with(|p| p.set(false));
             TURN.with(|t| t.borrow_mut().take());
         }
     }
     TURN.with(|t| *t.borrow_mut() = Some(turn));
+    ON_POOL.with(|p| p.set(true));
     let reset = Reset;
     let out = f();
+    ON_POOL.with(|p| p.set(false));
     let turn = TURN.with(|t| t.borrow_mut().take()).unwrap_or_default();
     drop(reset);
     (out, turn)
@@ -250,7 +260,7 @@ pub(crate) fn set_before_wait(hint: Rc<dyn Fn()>) {
 /// True on a pool worker, whose reads first try without waiting.
 #[inline]
 pub(crate) fn reads_hint() -> bool {
-    TURN.with(|t| t.borrow().is_some())
+    ON_POOL.with(Cell::get)
 }
 
 /// Tells the pool this worker is about to wait in a read.
