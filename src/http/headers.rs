@@ -319,7 +319,7 @@ fn names_match(stored: &str, query: &str) -> bool {
     }
     // Equal but for the case of ASCII letters: equal lower-cased, whatever else is in
     // them. Otherwise two ASCII names differ.
-    if stored.len() == query.len() && stored.eq_ignore_ascii_case(query) {
+    if stored.eq_ignore_ascii_case(query) {
         return true;
     }
     if stored.is_ascii() && query.is_ascii() {

@@ -245,7 +245,6 @@ pub(crate) fn run_turn<T>(turn: Turn, f: impl FnOnce() -> T) -> (T, Turn) {
     ON_POOL.with(|p| p.set(true));
     let reset = Reset;
     let out = f();
-    ON_POOL.with(|p| p.set(false));
     let turn = TURN.with(|t| t.borrow_mut().take()).unwrap_or_default();
     drop(reset);
     (out, turn)
